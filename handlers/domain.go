@@ -1,0 +1,144 @@
+// Package handlers holds mdebot's use cases: the command grammar, channel and
+// requester policy, approvals, the request lifecycle run by durable jobs,
+// delivery decisions and audit. It is platform-neutral: it never imports
+// slack-go, MSAL or a database driver; it talks to them through the small
+// interfaces in ports.go.
+package handlers
+
+import "time"
+
+// Kind is what a request asks for.
+type Kind string
+
+const (
+	// KindGet delivers the package of an existing CollectInvestigationPackage action.
+	KindGet Kind = "get"
+	// KindCollect starts a collection on a device, then delivers like KindGet.
+	KindCollect Kind = "collect"
+)
+
+// Delivery is how a package reaches people; set per channel by policy.
+type Delivery string
+
+const (
+	// DeliveryLink sends the short-lived link privately to the requester.
+	DeliveryLink Delivery = "link"
+	// DeliveryLinkInChannel posts the short-lived link in the channel.
+	DeliveryLinkInChannel Delivery = "link_in_channel"
+	// DeliveryUpload streams the zip into the request's thread with its SHA-256.
+	DeliveryUpload Delivery = "upload"
+)
+
+// State is where a request is in its lifecycle.
+//
+// Rules: a request only moves forward; the terminal states (Delivered, Failed,
+// Denied, Expired, Cancelled) are final; the requester is told about reaching a
+// terminal state exactly once (ToldAt records it).
+type State string
+
+const (
+	// StateAwaitingConfirmation: a collect request waiting for the requester's Confirm click.
+	StateAwaitingConfirmation State = "awaiting_confirmation"
+	// StateAwaitingApproval: waiting for approvers in the channel.
+	StateAwaitingApproval State = "awaiting_approval"
+	// StateApproved: cleared to run (approved, or no approval needed); a job picks it up.
+	// A collect request in this state has not yet been sent to Defender.
+	StateApproved State = "approved"
+	// StateWaiting: the machine action is not complete; a job polls it.
+	StateWaiting State = "waiting"
+	// StateReady: the action succeeded; the request waits for the shared fetch of its action.
+	StateReady State = "ready"
+	// StateFetching: claimed by a fetch job (LeaseOwner until LeaseUntil).
+	StateFetching State = "fetching"
+
+	StateDelivered State = "delivered"
+	StateFailed    State = "failed"
+	StateDenied    State = "denied"
+	StateExpired   State = "expired"
+	StateCancelled State = "cancelled"
+)
+
+// Terminal reports whether s is final.
+func (s State) Terminal() bool {
+	switch s {
+	case StateDelivered, StateFailed, StateDenied, StateExpired, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Request is one analyst's ask, from the slash command to its terminal state.
+//
+// Rules: ID is unique and never reused; Team, Channel and User never change;
+// ActionID is set for get requests at creation and for collect requests once
+// Defender accepted (or attached to) a collection; Version increments on every
+// write (optimistic concurrency: a stale write fails with ErrConflict).
+// The package URL is never part of a Request: it is a credential and is never stored.
+type Request struct {
+	ID          string
+	Team        string
+	Channel     string
+	ChannelName string
+	User        string // Slack user ID of the requester
+	Kind        Kind
+	ActionID    string
+	MachineID   string
+	MachineName string
+	Comment     string
+	Delivery    Delivery
+	// ResponseURL is Slack's response_url of the slash command (valid 30 minutes).
+	ResponseURL string
+	State       State
+	// Detail is the outcome or last status in plain words (shown to people).
+	Detail string
+	// LastStatus is Defender's last seen action status (Pending, InProgress, ...).
+	LastStatus string
+	// MessageTS is the request's channel message (approval prompt, then progress);
+	// uploads and summaries go into its thread. Empty when it could not be posted.
+	MessageTS string
+	// Approval policy captured at creation, so a config change does not alter a pending request.
+	RequiredApprovals int
+	Approvers         []string // user or user-group IDs
+	ExpiresAt         time.Time
+	// WaitDeadline ends polling (mde.wait_timeout after the wait began).
+	WaitDeadline time.Time
+	Polls        int
+	// QueuePosition is the last position told while waiting for the getPackageUri limiter (0 = not queued).
+	QueuePosition int
+	LeaseOwner    string
+	LeaseUntil    time.Time
+	SHA256        string
+	Bytes         int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	// ToldAt is when the requester was told about the terminal state; zero until then.
+	ToldAt  time.Time
+	Version int64
+}
+
+// Decision is one approver's click on a request.
+// Rules: at most one decision per (RequestID, Approver); the requester never decides.
+type Decision struct {
+	RequestID string
+	Approver  string
+	Approve   bool
+	At        time.Time
+}
+
+// AuditEvent is one line of the audit trail, exported as JSON lines for a SIEM.
+// It never holds a URL, a token or a secret.
+type AuditEvent struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	RequestID string    `json:"request_id,omitempty"`
+	Team      string    `json:"team,omitempty"`
+	Channel   string    `json:"channel,omitempty"`
+	Actor     string    `json:"actor,omitempty"` // Slack user ID who acted
+	Event     string    `json:"event"`           // e.g. request.created, approval.approved, delivery.upload
+	Outcome   string    `json:"outcome,omitempty"`
+	ActionID  string    `json:"action_id,omitempty"`
+	MachineID string    `json:"machine_id,omitempty"`
+	SHA256    string    `json:"sha256,omitempty"`
+	Bytes     int64     `json:"bytes,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+}

@@ -1,0 +1,74 @@
+package mde
+
+import (
+	"sort"
+	"time"
+)
+
+// NextSlots returns the earliest n times at or after now at which a call may
+// be made without breaking l, given the times of calls already made (any
+// order; calls older than an hour do not matter). The i-th time is the ETA of
+// the caller at queue position i (0-based). Both the in-process and the
+// database limiter use it, so they agree on positions and ETAs.
+func NextSlots(calls []time.Time, now time.Time, l Limits, n int) []time.Time {
+	hist := make([]time.Time, 0, len(calls)+n)
+	for _, c := range calls {
+		if now.Sub(c) < time.Hour {
+			hist = append(hist, c)
+		}
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Before(hist[j]) })
+	out := make([]time.Time, 0, n)
+	t := now
+	for len(out) < n {
+		t = earliest(hist, t, l)
+		out = append(out, t)
+		hist = append(hist, t) // sorted: t is not before any earlier entry
+	}
+	return out
+}
+
+// earliest is the first time >= t at which both windows have room, given
+// sorted hist.
+func earliest(hist []time.Time, t time.Time, l Limits) time.Time {
+	for {
+		next := t
+		if l.PerMinute > 0 {
+			next = later(next, room(hist, t, time.Minute, l.PerMinute))
+		}
+		if l.PerHour > 0 {
+			next = later(next, room(hist, t, time.Hour, l.PerHour))
+		}
+		if next.Equal(t) {
+			return t
+		}
+		t = next
+	}
+}
+
+// room returns t when the window (t-w, t] holds fewer than max calls, else the
+// moment the oldest call that must leave the window has left it.
+func room(hist []time.Time, t time.Time, w time.Duration, max int) time.Time {
+	in := 0
+	first := -1
+	for i, c := range hist {
+		if c.After(t.Add(-w)) && !c.After(t) {
+			if first < 0 {
+				first = i
+			}
+			in++
+		}
+	}
+	if in < max {
+		return t
+	}
+	// The window must shed in-max+1 calls: the call at first+(in-max) leaves at its time + w.
+	return hist[first+in-max].Add(w)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,105 @@
+// Package store persists mdebot's state in SQLite (embedded default, pure Go)
+// or PostgreSQL (pgx v5), with the same SQL for both where it can, embedded
+// migrations applied at start, and River's tables beside ours.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers database/sql driver "sqlite"
+)
+
+// Drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DB is an open database with mdebot's and River's migrations applied.
+type DB struct {
+	// SQL is the database/sql handle used by the store (on PostgreSQL it
+	// shares Pool's connections).
+	SQL *sql.DB
+	// Driver is DriverSQLite or DriverPostgres.
+	Driver string
+	// Pool is the pgx pool (PostgreSQL only), for River's pgx v5 driver.
+	Pool *pgxpool.Pool
+}
+
+// Open connects, applies migrations (safe when replicas start together) and
+// returns the database. dsn for SQLite is "file:PATH"; for PostgreSQL a pgx DSN.
+func Open(ctx context.Context, driver, dsn string) (*DB, error) {
+	var d *DB
+	switch driver {
+	case DriverSQLite, "":
+		db, err := openSQLite(dsn)
+		if err != nil {
+			return nil, err
+		}
+		d = &DB{SQL: db, Driver: DriverSQLite}
+	case DriverPostgres:
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: postgres: %w", err)
+		}
+		d = &DB{SQL: stdlib.OpenDBFromPool(pool), Driver: DriverPostgres, Pool: pool}
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q", driver)
+	}
+	if err := d.SQL.PingContext(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openSQLite opens a SQLite file with WAL and a busy timeout, one connection
+// (SQLite has one writer; more connections only produce SQLITE_BUSY).
+func openSQLite(dsn string) (*sql.DB, error) {
+	if !strings.HasPrefix(dsn, "file:") {
+		return nil, errors.New("store: sqlite dsn must start with file:")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "journal_mode") {
+		dsn += sep + "_pragma=journal_mode(WAL)"
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "busy_timeout") {
+		dsn += sep + "_pragma=busy_timeout(5000)"
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "foreign_keys") {
+		dsn += sep + "_pragma=foreign_keys(1)"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// Ping checks the database answers (for /readyz).
+func (d *DB) Ping(ctx context.Context) error { return d.SQL.PingContext(ctx) }
+
+// Close closes the handle and, on PostgreSQL, the pool.
+func (d *DB) Close() error {
+	err := d.SQL.Close()
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	return err
+}

@@ -129,3 +129,17 @@ type Next struct {
 	// After, when positive, runs the step again after this long (a snooze: no worker is held).
 	After time.Duration
 }
+
+// Metrics records what operators watch; telemetry implements it with Prometheus.
+type Metrics interface {
+	// Command counts a command by kind (get, collect, status, login, ...) and outcome.
+	Command(kind, outcome string)
+	// Delivery counts a delivery by mode and outcome, and the bytes delivered.
+	Delivery(mode, outcome string, bytes int64)
+	// LimiterWait records the getPackageUri queue length and a waiter's ETA.
+	LimiterWait(queueLen int, wait time.Duration)
+	// ApprovalsPending sets the number of requests awaiting approval.
+	ApprovalsPending(n int)
+	// JobFailure counts a failed job run by job kind.
+	JobFailure(job string)
+}

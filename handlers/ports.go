@@ -78,9 +78,9 @@ type Defender interface {
 
 // Identity is the delegated-identity service (package identity).
 type Identity interface {
-	// TokenSource gives the user's delegated token silently; its Token fails
-	// with identity.ErrNotLinked when the user must link again.
-	TokenSource(team, user string) mde.TokenSource
+	// Token gives the user's delegated access token silently; it fails with
+	// identity.ErrNotLinked when the user must link again.
+	Token(ctx context.Context, team, user string) (string, error)
 	// StartLogin begins linking the user (flow per identity.flow).
 	StartLogin(ctx context.Context, team, user string) (*identity.Prompt, error)
 	// CompleteLogin redeems an auth-code callback. Failures for a known user

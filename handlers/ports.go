@@ -37,6 +37,9 @@ type RequestStore interface {
 	ExtendLease(ctx context.Context, owner string, leaseUntil time.Time) error
 	// ListRequests returns requests in any of the given states, oldest first.
 	ListRequests(ctx context.Context, states ...State) ([]*Request, error)
+	// ListUntold returns requests in a terminal state whose requester has not
+	// been told yet (ToldAt zero), oldest first.
+	ListUntold(ctx context.Context) ([]*Request, error)
 }
 
 // ApprovalStore persists approvers' decisions.

@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Command answers a slash command at once and returns the work to run after
+// the acknowledgement. It never blocks on the network or the database.
+func (s *Service) Command(_ context.Context, c Command) Ack {
+	p, err := Parse(c.Text)
+	if err != nil {
+		s.opt.Metrics.Command("invalid", "refused")
+		return Ack{Reply: &Message{Header: "That did not work", Text: err.Error(), Next: fmt.Sprintf("Type `%s help` for the commands.", s.opt.Command)}}
+	}
+	rec := Recipient{Team: c.Team, Channel: c.Channel, User: c.User, ResponseURL: c.ResponseURL}
+	switch p.Verb {
+	case VerbHelp:
+		return Ack{Work: func(ctx context.Context) { s.help(ctx, c, rec) }}
+	case VerbLogin:
+		return Ack{Work: func(ctx context.Context) { s.login(ctx, c, rec) }}
+	case VerbLogout:
+		return Ack{Work: func(ctx context.Context) { s.logout(ctx, c, rec) }}
+	case VerbWhoami:
+		return Ack{Work: func(ctx context.Context) { s.whoami(ctx, c, rec) }}
+	case VerbStatus:
+		return Ack{Work: func(ctx context.Context) { s.status(ctx, c, rec, p.Target) }}
+	case VerbGet:
+		return Ack{
+			Reply: &Message{Header: fmt.Sprintf("Looking up action `%s`…", p.Target)},
+			Work:  func(ctx context.Context) { s.get(ctx, c, rec, p.Target) },
+		}
+	case VerbCollect:
+		return Ack{
+			Reply: &Message{Header: fmt.Sprintf("Looking up device `%s`…", p.Target)},
+			Work:  func(ctx context.Context) { s.collect(ctx, c, rec, p) },
+		}
+	}
+	s.opt.Metrics.Command("invalid", "refused")
+	return Ack{Reply: &Message{Header: "That did not work", Text: "Unknown command."}}
+}
+
+// reply tells the requester privately; a failure to do so is logged (there is
+// no one else to tell).
+func (s *Service) reply(ctx context.Context, rec Recipient, requestID string, m Message) {
+	if err := s.opt.Messenger.Private(ctx, rec, m); err != nil {
+		s.logger(requestID).ErrorContext(ctx, "private reply failed", "user", rec.User, "channel", rec.Channel, "err", err)
+	}
+}
+
+// fail tells the requester why a command could not be carried out and counts it.
+func (s *Service) fail(ctx context.Context, c Command, rec Recipient, kind string, err error) {
+	outcome := "error"
+	var he *Error
+	if errors.As(err, &he) && (he.Code == CodeForbidden || he.Code == CodeInvalid || he.Code == CodeAmbiguous || he.Code == CodeNotFound) {
+		outcome = "refused"
+	}
+	s.opt.Metrics.Command(kind, outcome)
+	s.reply(ctx, rec, c.RequestID, Message{
+		Header: "That did not work",
+		Text:   s.explain(ctx, err, "request_id", c.RequestID, "command", kind, "user", c.User),
+	})
+}

@@ -1,0 +1,116 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mdebot/mdebot/identity"
+	"github.com/mdebot/mdebot/mde"
+)
+
+// Error codes of use-case refusals.
+const (
+	CodeInvalid   = "invalid"   // the command or an identifier is malformed
+	CodeForbidden = "forbidden" // policy refuses this channel or user
+	CodeNotFound  = "not_found"
+	CodeConflict  = "conflict" // the request is no longer in a state that allows this
+	CodeAmbiguous = "ambiguous"
+)
+
+// Error is a refusal the user should read as is.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// notLinkedText is what every "no usable link" case tells the user.
+func (s *Service) notLinkedText() string {
+	return fmt.Sprintf("Your Slack account is not linked to a Microsoft account, or the link expired: run `%s login`.", s.opt.Command)
+}
+
+// explain turns any error into words for the user. Unexpected errors are
+// logged with a reference the user can quote.
+func (s *Service) explain(ctx context.Context, err error, attrs ...any) string {
+	var he *Error
+	var me *mde.Error
+	switch {
+	case errors.As(err, &he):
+		return he.Message
+	case errors.Is(err, identity.ErrNotLinked):
+		return s.notLinkedText()
+	case errors.As(err, &me):
+		return defenderText(me)
+	case errors.Is(err, identity.ErrBadState), errors.Is(err, identity.ErrWrongTenant),
+		errors.Is(err, identity.ErrEmailMismatch), errors.Is(err, identity.ErrExpired):
+		return err.Error() + "."
+	}
+	ref := newRef()
+	s.log.ErrorContext(ctx, "unexpected error", append(attrs, "ref", ref, "err", err)...)
+	return fmt.Sprintf("internal error (ref %s). Ask the bot's operators, quoting the reference.", ref)
+}
+
+// defenderText is a Defender failure in plain words, keeping Defender's own
+// message and correlation id.
+func defenderText(e *mde.Error) string {
+	var s string
+	switch e.Kind {
+	case mde.KindForbidden:
+		s = "Defender refused: you lack the Defender role (Alerts investigation) or access to this device's device group."
+	case mde.KindUnauthorized:
+		s = "Defender rejected your sign-in token: run the login command again."
+	case mde.KindNotFound:
+		s = "Defender does not know this action or device."
+	case mde.KindNotReady:
+		s = "The package is not ready yet."
+	case mde.KindAlreadyRunning:
+		s = "A collection is already running on this device."
+	case mde.KindRateLimited:
+		s = fmt.Sprintf("Defender is throttling requests; retry in about %s.", e.RetryAfter.Round(time.Second))
+	case mde.KindServer:
+		s = "Defender is not answering properly right now."
+	case mde.KindInvalidInput:
+		return e.Message
+	case mde.KindRefusedURL:
+		return "Defender returned a package link this bot does not trust (not https, or a host outside mde.download_hosts); it was not fetched."
+	case mde.KindTooLarge:
+		return "The package is larger than this bot accepts (mde.max_package_size)."
+	default:
+		s = "Defender answered unexpectedly."
+	}
+	if e.Message != "" && e.Kind != mde.KindForbidden {
+		s += " Defender says: " + e.Message
+	} else if e.Message != "" {
+		s += " (" + e.Message + ")"
+	}
+	if e.CorrelationID != "" {
+		s += " (ref " + e.CorrelationID + ")"
+	}
+	return s
+}
+
+func newRef() string { return randomHex(4) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// logger returns the service logger carrying the request's correlation id.
+func (s *Service) logger(requestID string) *slog.Logger {
+	if requestID == "" {
+		return s.log
+	}
+	return s.log.With("request_id", requestID)
+}

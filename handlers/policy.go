@@ -1,0 +1,126 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Policy says where and by whom packages may be requested (policy.* keys).
+type Policy struct {
+	Channels []ChannelRule
+	// Requesters, when non-empty, are the user or user-group IDs allowed to request.
+	Requesters []string
+}
+
+// ChannelRule applies to a channel whose ID equals Match or whose name matches the glob Match.
+type ChannelRule struct {
+	Match    string
+	Delivery Delivery
+	Approval ApprovalRule
+}
+
+// ApprovalRule is a channel's approval requirement.
+type ApprovalRule struct {
+	Required          bool
+	Approvers         []string // user or user-group IDs
+	RequiredApprovals int
+	ExpiresAfter      time.Duration
+}
+
+// isChannelID reports whether s looks like a Slack conversation ID rather than a name glob.
+func isChannelID(s string) bool {
+	if len(s) < 2 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s[1:] {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// channelRule finds the first rule matching the channel, resolving its name
+// only when a name glob has to be tried.
+func (s *Service) channelRule(ctx context.Context, channel string) (*ChannelRule, string, error) {
+	var name string
+	resolved := false
+	for i := range s.opt.Policy.Channels {
+		r := &s.opt.Policy.Channels[i]
+		if isChannelID(r.Match) {
+			if r.Match == channel {
+				return r, name, nil
+			}
+			continue
+		}
+		if !resolved {
+			n, err := s.opt.Directory.ChannelName(ctx, channel)
+			if err != nil {
+				return nil, "", fmt.Errorf("resolve channel %s: %w", channel, err)
+			}
+			name, resolved = strings.TrimPrefix(n, "#"), true
+		}
+		if ok, _ := path.Match(r.Match, name); ok {
+			return r, name, nil
+		}
+	}
+	return nil, name, errorf(CodeForbidden, "This channel is not one where investigation packages may be requested (no entry of policy.channels matches it). Ask in an incident channel.")
+}
+
+// member reports whether user is one of ids, directly or through a user group.
+func (s *Service) member(ctx context.Context, user string, ids []string) (bool, error) {
+	if slices.Contains(ids, user) {
+		return true, nil
+	}
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "S") {
+			continue
+		}
+		members, err := s.opt.Directory.GroupMembers(ctx, id)
+		if err != nil {
+			return false, fmt.Errorf("members of %s: %w", id, err)
+		}
+		if slices.Contains(members, user) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// authorize applies the channel and requester policy to a request.
+func (s *Service) authorize(ctx context.Context, c Command) (*ChannelRule, string, error) {
+	rule, name, err := s.channelRule(ctx, c.Channel)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(s.opt.Policy.Requesters) > 0 {
+		ok, err := s.member(ctx, c.User, s.opt.Policy.Requesters)
+		if err != nil {
+			return nil, "", err
+		}
+		if !ok {
+			return nil, "", errorf(CodeForbidden, "You are not among the people allowed to request investigation packages (policy.requesters). Ask your SOC lead to add you.")
+		}
+	}
+	if name == "" {
+		name = c.ChannelName
+	}
+	return rule, name, nil
+}
+
+// mentionAll renders user and group IDs as Slack mentions.
+func mentionAll(ids []string) string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if strings.HasPrefix(id, "S") {
+			out = append(out, "<!subteam^"+id+">")
+		} else {
+			out = append(out, "<@"+id+">")
+		}
+	}
+	return strings.Join(out, ", ")
+}

@@ -75,6 +75,16 @@ func (d *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	if d.Driver == DriverSQLite {
+		// Processes sharing the file migrate one at a time (River's own
+		// migrations included), under a lock file beside the database.
+		if d.path != "" {
+			unlock, err := lockFile(d.path + ".migrate-lock")
+			if err != nil {
+				conn.Close()
+				return err
+			}
+			defer unlock()
+		}
 		// SQLite has one connection: release it before River migrates.
 		if err := migrateOn(ctx, conn, ms); err != nil {
 			conn.Close()
@@ -133,11 +143,17 @@ func applyMigration(ctx context.Context, conn *sql.Conn, m migration) error {
 		return fmt.Errorf("store: migration %s: %w", m.name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after commit
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	// Claim the version first: the write takes SQLite's lock, so a second
+	// process starting on the same file waits, then finds it applied.
+	res, err := tx.ExecContext(ctx, `INSERT INTO mdebot_migrations (version, name, applied_at) VALUES ($1, $2, $3)
+		ON CONFLICT (version) DO NOTHING`, m.version, m.name, time.Now().UnixMilli())
+	if err != nil {
 		return fmt.Errorf("store: migration %s: %w", m.name, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mdebot_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-		m.version, m.name, time.Now().UnixMilli()); err != nil {
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return fmt.Errorf("store: migration %s: %w", m.name, err)
 	}
 	return tx.Commit()

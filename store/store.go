@@ -30,6 +30,8 @@ type DB struct {
 	Driver string
 	// Pool is the pgx pool (PostgreSQL only), for River's pgx v5 driver.
 	Pool *pgxpool.Pool
+	// path is the SQLite file (empty for PostgreSQL or an in-memory database).
+	path string
 }
 
 // Open connects, applies migrations (safe when replicas start together) and
@@ -42,7 +44,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		d = &DB{SQL: db, Driver: DriverSQLite}
+		d = &DB{SQL: db, Driver: DriverSQLite, path: sqlitePath(dsn)}
 	case DriverPostgres:
 		pool, err := pgxpool.New(ctx, dsn)
 		if err != nil {
@@ -90,6 +92,15 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	return db, nil
+}
+
+// sqlitePath is the file of a "file:PATH?params" DSN ("" for memory databases).
+func sqlitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if p == "" || strings.Contains(p, ":memory:") {
+		return ""
+	}
+	return p
 }
 
 // Ping checks the database answers (for /readyz).

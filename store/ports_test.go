@@ -1,0 +1,14 @@
+package store_test
+
+import (
+	"github.com/mdebot/mdebot/handlers"
+	"github.com/mdebot/mdebot/store"
+)
+
+// The store implements the ports handlers declares.
+var (
+	_ handlers.RequestStore  = (*store.DB)(nil)
+	_ handlers.ApprovalStore = (*store.DB)(nil)
+	_ handlers.AuditLog      = (*store.DB)(nil)
+	_ handlers.Limiter       = (*store.Limiter)(nil)
+)

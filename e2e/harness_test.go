@@ -1,0 +1,132 @@
+// Package e2e drives the real bot over signed HTTP (and Socket Mode) against
+// the fakes of Slack, Entra ID and Defender, as Slack and people would.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdebot/mdebot/bot/slackfake"
+	"github.com/mdebot/mdebot/demo"
+	"github.com/mdebot/mdebot/mde"
+	"github.com/mdebot/mdebot/mde/mdetest"
+)
+
+// syncBuffer collects the bot's logs for assertions (the secrets audit reads them).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs a bot against fresh fakes for one test.
+func start(t *testing.T, o demo.Options) (*demo.Env, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if o.Log == nil {
+		o.Log = logs
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := demo.Start(ctx, o)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		if t.Failed() && os.Getenv("MDEBOT_E2E_LOGS") != "" {
+			t.Logf("bot logs:\n%s", logs.String())
+		}
+	})
+	return e, logs
+}
+
+// deadline is a context for one end-to-end step.
+func deadline(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// login links user or fails the test.
+func login(t *testing.T, e *demo.Env, user string) {
+	t.Helper()
+	page, err := e.Login(deadline(t, 20*time.Second), user)
+	if err != nil {
+		t.Fatalf("login %s: %v", user, err)
+	}
+	if !strings.Contains(page, "linked") {
+		t.Fatalf("callback page does not say linked: %s", page)
+	}
+}
+
+// command types a slash command and expects Slack's 200.
+func command(t *testing.T, e *demo.Env, user, channel, text string) *demo.Ack {
+	t.Helper()
+	a, err := e.Command(deadline(t, 10*time.Second), user, channel, text)
+	if err != nil {
+		t.Fatalf("command %q: %v", text, err)
+	}
+	if a.Status != 200 {
+		t.Fatalf("command %q answered %d: %s", text, a.Status, a.Body)
+	}
+	return a
+}
+
+// waitEvent waits for a Slack event after mark matching pred.
+func waitEvent(t *testing.T, e *demo.Env, mark int, what string, pred func(slackfake.Event) bool) slackfake.Event {
+	t.Helper()
+	ev, err := e.WaitAfter(deadline(t, 30*time.Second), mark, pred)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return ev
+}
+
+// privateTo matches a private message (ephemeral, response_url or DM) to user containing all words.
+func privateTo(user string, words ...string) func(slackfake.Event) bool {
+	return func(ev slackfake.Event) bool {
+		var text string
+		switch {
+		case ev.Kind == slackfake.EventEphemeral && ev.Message.User == user:
+			text = ev.Message.Text + string(ev.Message.Blocks)
+		case ev.Kind == slackfake.EventMessage && ev.Message.DMUser == user:
+			text = ev.Message.Text + string(ev.Message.Blocks)
+		case ev.Kind == slackfake.EventResponse && strings.HasPrefix(ev.Response.ID, user):
+			text = ev.Response.Text + string(ev.Response.Blocks)
+		default:
+			return false
+		}
+		for _, w := range words {
+			if !strings.Contains(text, w) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// addAction registers a collection action of the demo workstation with a status script.
+func addAction(e *demo.Env, id string, steps ...mdetest.Step) string {
+	return e.MDE.AddAction(mdeAction(id), steps...)
+}
+
+func mdeAction(id string) mde.MachineAction {
+	return mde.MachineAction{ID: id, Type: mde.TypeCollectInvestigationPackage, MachineID: demo.MachineWS, Status: mde.StatusSucceeded}
+}

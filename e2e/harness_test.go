@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mdebot/mdebot/bot/slackfake"
+	"github.com/mdebot/mdebot/config"
 	"github.com/mdebot/mdebot/demo"
 	"github.com/mdebot/mdebot/mde"
 	"github.com/mdebot/mdebot/mde/mdetest"
@@ -130,3 +132,7 @@ func addAction(e *demo.Env, id string, steps ...mdetest.Step) string {
 func mdeAction(id string) mde.MachineAction {
 	return mde.MachineAction{ID: id, Type: mde.TypeCollectInvestigationPackage, MachineID: demo.MachineWS, Status: mde.StatusSucceeded}
 }
+
+type configT = config.Config
+
+func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }

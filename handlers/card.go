@@ -42,10 +42,7 @@ func (s *Service) card(ctx context.Context, r *Request) Message {
 		switch r.Delivery {
 		case DeliveryUpload:
 			m.Header = "Package uploaded in this thread"
-			if r.Detail != "" {
-				m.Header = "Package delivered"
-				m.Text = r.Detail
-			}
+			m.Text = r.Detail
 		case DeliveryLinkInChannel:
 			m.Header = "Package link posted in the channel"
 		default:

@@ -108,6 +108,28 @@ func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
 	return 0, true
 }
 
+// loadValid loads and validates the configuration; on any problem it prints
+// one line per problem and returns a nil Config with exit code 1.
+func loadValid(path string, stderr io.Writer) (*config.Config, int) {
+	cfg, err := config.Load(path)
+	var problems config.Problems
+	switch {
+	case errors.As(err, &problems):
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return nil, 1
+	default:
+		problems = cfg.Validate()
+	}
+	for _, p := range problems {
+		fmt.Fprintln(stderr, p)
+	}
+	if len(problems) > 0 {
+		return nil, 1
+	}
+	return cfg, 0
+}
+
 // notImplemented is the placeholder of commands a later issue builds.
 func notImplemented(stderr io.Writer, name string) int {
 	fmt.Fprintf(stderr, "%s: not implemented yet\n", name)

@@ -72,10 +72,9 @@ func TestRunDispatch(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: 0, stdout: "check-config  validate the configuration"},
 		{name: "--help", args: []string{"--help"}, code: 0, stdout: "usage: mdebot <command>"},
 		{name: "unknown", args: []string{"frobnicate"}, code: 2, stderr: "mdebot: unknown command \"frobnicate\"\n\nusage: mdebot <command>"},
-		{name: "serve", args: []string{"serve", "--config", "x.yaml"}, code: 2, stderr: "serve: not implemented yet\n"},
-		{name: "demo", args: []string{"demo", "--interactive"}, code: 2, stderr: "demo: not implemented yet\n"},
+		{name: "serve missing config", args: []string{"serve", "--config", "x.yaml"}, code: 1, stderr: "x.yaml"},
 		{name: "manifest", args: []string{"manifest"}, code: 2, stderr: "manifest: not implemented yet\n"},
-		{name: "audit", args: []string{"audit", "--since", "2h"}, code: 2, stderr: "audit: not implemented yet\n"},
+		{name: "audit negative", args: []string{"audit", "--since", "-2h"}, code: 2, stderr: "--since must not be negative"},
 		{name: "audit bad duration", args: []string{"audit", "--since", "yesterday"}, code: 2, stderr: `invalid value "yesterday" for flag -since`},
 		{name: "subcommand -h", args: []string{"check-config", "-h"}, code: 0, stderr: "usage: mdebot check-config [--config FILE] [--live]\n  -config string"},
 		{name: "unknown flag", args: []string{"serve", "--verbose"}, code: 2, stderr: "flag provided but not defined: -verbose"},
@@ -249,7 +248,7 @@ func TestBinary(t *testing.T) {
 		{[]string{"version"}, 0, "mdebot 9.8.7\n"},
 		{[]string{"check-config", "--config", writeConfig(t, validYAML)}, 0, "ok: configuration is valid"},
 		{[]string{"check-config", "--config", "../../config.yaml"}, 1, "slack.bot_token: placeholder value"},
-		{[]string{"serve"}, 2, "serve: not implemented yet"},
+		{[]string{"serve", "--config", "../../config.yaml"}, 1, "slack.bot_token: placeholder value"},
 		{[]string{"nope"}, 2, "unknown command"},
 	}
 	for _, tt := range tests {

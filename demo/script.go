@@ -1,0 +1,228 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/mdebot/mdebot/bot/slackfake"
+	"github.com/mdebot/mdebot/handlers"
+	"github.com/mdebot/mdebot/mde"
+	"github.com/mdebot/mdebot/mde/mdetest"
+)
+
+// Run plays the scripted demo and prints the conversation to w: alice links
+// her Microsoft account, asks for a package that is still being collected,
+// watches the progress and gets the zip uploaded with its SHA-256; then she
+// starts a collection in an approval channel, a non-approver is refused, and
+// bob approves before it is delivered.
+func Run(ctx context.Context, w io.Writer) error {
+	t := NewTranscript(w)
+	t.Say("== mdebot demo. Slack, Entra ID and Defender are fakes on this machine; the bot's HTTP server,")
+	t.Say("== slack-go, MSAL Go, the Defender client, River and SQLite are the real thing.")
+	e, err := Start(ctx, Options{OnSlack: t.Event})
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	s := &script{e: e, t: t}
+	steps := []func(context.Context) error{s.link, s.waitAndUpload, s.approvalAndCollect, s.summary}
+	for _, step := range steps {
+		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		err := step(ctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type script struct {
+	e *Env
+	t *Transcript
+}
+
+func (s *script) typed(user, channel, text string) {
+	s.t.Say("\n[#%s] %s: %s %s", ChannelName(channel), who(user), s.e.Config.Slack.Command, text)
+}
+
+func (s *script) command(ctx context.Context, user, channel, text string) error {
+	s.typed(user, channel, text)
+	a, err := s.e.Command(ctx, user, channel, text)
+	if err != nil {
+		return err
+	}
+	if a.Status != 200 {
+		return fmt.Errorf("the bot answered %d: %s", a.Status, a.Body)
+	}
+	if a.Reply.Text != "" {
+		s.t.Say("[#%s] mdebot → %s only (in the acknowledgement):\n%s", ChannelName(channel), who(user), renderBlocks(a.Reply.Text, a.Reply.Blocks))
+	}
+	return nil
+}
+
+func (s *script) wait(ctx context.Context, mark int, what string, pred func(slackfake.Event) bool) (slackfake.Event, error) {
+	ev, err := s.e.WaitAfter(ctx, mark, pred)
+	if err != nil {
+		return ev, fmt.Errorf("the demo waited in vain for %s: %w", what, err)
+	}
+	return ev, nil
+}
+
+func (s *script) link(ctx context.Context) error {
+	s.t.Say("\n-- 1. alice links her own Microsoft account (auth code + PKCE; the bot never acts as itself)")
+	s.typed(Alice, ChanRandom, "login")
+	page, err := s.e.Login(ctx, Alice)
+	if err != nil {
+		return err
+	}
+	s.t.Say("[browser] alice opens the link, signs in at Microsoft (fake) as alice@contoso.com; the bot's page says: %q", pageTitle(page))
+	return nil
+}
+
+func (s *script) waitAndUpload(ctx context.Context) error {
+	s.t.Say("\n-- 2. alice asks for the package of a collection Defender is still running")
+	id := s.e.MDE.AddAction(mde.MachineAction{ID: "9b2f4c1e-0d3a-4e5b-8c7d-6f1a2b3c4d5e", MachineID: MachineWS},
+		mdetest.Step{Status: mde.StatusPending, Polls: 2}, mdetest.Step{Status: mde.StatusInProgress, Polls: 2}, mdetest.Step{Status: mde.StatusSucceeded})
+	mark := s.e.Mark()
+	if err := s.command(ctx, Alice, ChanUpload, id); err != nil {
+		return err
+	}
+	up, err := s.wait(ctx, mark, "the upload", func(ev slackfake.Event) bool { return ev.Kind == slackfake.EventFileShared })
+	if err != nil {
+		return err
+	}
+	if _, err := s.wait(ctx, mark, "the summary", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventMessage && strings.Contains(string(ev.Message.Blocks), up.Upload.SHA256)
+	}); err != nil {
+		return err
+	}
+	if up.Upload.SHA256 != s.e.MDE.PackageSHA256() {
+		return fmt.Errorf("uploaded SHA-256 %s differs from Defender's package %s", up.Upload.SHA256, s.e.MDE.PackageSHA256())
+	}
+	s.t.Say("== checked: the uploaded file's SHA-256 equals the package Defender served (%s)", up.Upload.SHA256)
+	return nil
+}
+
+func (s *script) approvalAndCollect(ctx context.Context) error {
+	s.t.Say("\n-- 3. in #%s packages need a SOC lead's approval; alice starts a collection herself", ChannelName(ChanApproval))
+	mark := s.e.Mark()
+	if err := s.command(ctx, Alice, ChanApproval, "collect ws-0042 beaconing to 203.0.113.7, INC-2043"); err != nil {
+		return err
+	}
+	confirm, err := s.wait(ctx, mark, "the confirmation", func(ev slackfake.Event) bool {
+		return hasButton(ev, handlers.ActionConfirm)
+	})
+	if err != nil {
+		return err
+	}
+	requestID := buttonValue(confirm, handlers.ActionConfirm)
+	s.t.Say("\n[#%s] alice clicks [Confirm]", ChannelName(ChanApproval))
+	mark = s.e.Mark()
+	if _, err := s.e.Click(ctx, Alice, ChanApproval, "", handlers.ActionConfirm, requestID); err != nil {
+		return err
+	}
+	approval, err := s.wait(ctx, mark, "the approval request", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventMessage && hasButton(ev, handlers.ActionApprove)
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct{ user, why string }{
+		{Alice, "her own request"}, {Carol, "carol is not a SOC lead"},
+	} {
+		s.t.Say("\n[#%s] %s clicks [Approve] (%s)", ChannelName(ChanApproval), who(c.user), c.why)
+		mark = s.e.Mark()
+		if _, err := s.e.Click(ctx, c.user, ChanApproval, approval.Message.TS, handlers.ActionApprove, requestID); err != nil {
+			return err
+		}
+		if _, err := s.wait(ctx, mark, "the refusal", func(ev slackfake.Event) bool {
+			return ev.Kind == slackfake.EventEphemeral && ev.Message.User == c.user && strings.Contains(ev.Message.Text, "Nothing changed")
+		}); err != nil {
+			return err
+		}
+	}
+	s.t.Say("\n[#%s] bob (SOC lead, no Microsoft link needed) clicks [Approve]", ChannelName(ChanApproval))
+	mark = s.e.Mark()
+	if _, err := s.e.Click(ctx, Bob, ChanApproval, approval.Message.TS, handlers.ActionApprove, requestID); err != nil {
+		return err
+	}
+	up, err := s.wait(ctx, mark, "the upload", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventFileShared && ev.Upload.ThreadTS == approval.Message.TS
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.wait(ctx, mark, "the summary", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventMessage && strings.Contains(string(ev.Message.Blocks), up.Upload.SHA256)
+	})
+	return err
+}
+
+func (s *script) summary(ctx context.Context) error {
+	var uris []string
+	for _, r := range s.e.MDE.Requests() {
+		if strings.HasSuffix(r.Path, "/getPackageUri") {
+			who := "unknown token"
+			if info, ok := s.e.Entra.Introspect(r.Token); ok {
+				who = info.User.Username
+			}
+			uris = append(uris, who)
+		}
+	}
+	s.t.Say("\n== Defender saw getPackageUri %d times, each with the requester's own token: %s", len(uris), strings.Join(uris, ", "))
+	s.t.Say("== demo finished: both requests delivered. Run `go test ./...` to see the same paths tested.")
+	return nil
+}
+
+// hasButton reports whether a message carries a button with this action id.
+func hasButton(ev slackfake.Event, actionID string) bool {
+	_, ok := button(ev, actionID)
+	return ok
+}
+
+// buttonValue is the value of the button with this action id.
+func buttonValue(ev slackfake.Event, actionID string) string {
+	v, _ := button(ev, actionID)
+	return v
+}
+
+func button(ev slackfake.Event, actionID string) (value string, ok bool) {
+	var raw json.RawMessage
+	switch {
+	case ev.Message != nil:
+		raw = ev.Message.Blocks
+	case ev.Response != nil:
+		raw = ev.Response.Blocks
+	}
+	var blocks []block
+	if json.Unmarshal(raw, &blocks) != nil {
+		return "", false
+	}
+	for _, b := range blocks {
+		for _, el := range b.Elements {
+			var btn struct {
+				ActionID string `json:"action_id"`
+				Value    string `json:"value"`
+			}
+			if json.Unmarshal(el, &btn) == nil && btn.ActionID == actionID {
+				return btn.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+func pageTitle(page string) string {
+	if i := strings.Index(page, "<title>"); i >= 0 {
+		rest := page[i+len("<title>"):]
+		if j := strings.Index(rest, "</title>"); j >= 0 {
+			return rest[:j]
+		}
+	}
+	return strings.TrimSpace(page)
+}

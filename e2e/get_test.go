@@ -22,7 +22,7 @@ func TestLoginThenGetDeliversLinkPrivately(t *testing.T) {
 		t.Errorf("ack reply %q does not name the action", ack.Reply.Text)
 	}
 	ev := waitEvent(t, e, mark, "the link, privately", privateTo(demo.Alice, "download now, the link is short-lived"))
-	text := ev.Message.Text + string(ev.Message.Blocks)
+	text := textOf(ev)
 	served := e.MDE.IssuedPackageTokens()
 	if len(served) != 1 {
 		t.Fatalf("fake Defender issued %d package links, want 1", len(served))
@@ -72,7 +72,7 @@ func TestLinkInChannel(t *testing.T) {
 		return ev.Kind == slackfake.EventMessage && ev.Message.Channel == demo.ChanLink &&
 			strings.Contains(ev.Message.Text, "download now, the link is short-lived")
 	})
-	if !strings.Contains(ev.Message.Text+string(ev.Message.Blocks), "zip?token="+e.MDE.IssuedPackageTokens()[0]) {
+	if !strings.Contains(textOf(ev), "zip?token="+e.MDE.IssuedPackageTokens()[0]) {
 		t.Errorf("channel message lacks the link: %s", ev.Message.Text)
 	}
 	if ev.Message.UnfurlLinks == nil || *ev.Message.UnfurlLinks || ev.Message.UnfurlMedia == nil || *ev.Message.UnfurlMedia {
@@ -118,10 +118,10 @@ func TestWaitThenUploadInThread(t *testing.T) {
 		t.Errorf("upload shared to %s thread %s (completed %v), want %s thread %s", u.Channel, u.ThreadTS, u.Completed, demo.ChanUpload, progress.Message.TS)
 	}
 	summary := waitEvent(t, e, mark, "the summary in the thread", func(ev slackfake.Event) bool {
-		return ev.Kind == slackfake.EventMessage && ev.Message.ThreadTS == progress.Message.TS && strings.Contains(ev.Message.Text+string(ev.Message.Blocks), e.MDE.PackageSHA256())
+		return ev.Kind == slackfake.EventMessage && ev.Message.ThreadTS == progress.Message.TS && strings.Contains(textOf(ev), e.MDE.PackageSHA256())
 	})
 	for _, w := range []string{"ws-0042.contoso.local", id, demo.Alice} {
-		if !strings.Contains(summary.Message.Text+string(summary.Message.Blocks), w) {
+		if !strings.Contains(textOf(summary), w) {
 			t.Errorf("summary lacks %q", w)
 		}
 	}

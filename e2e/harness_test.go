@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"strings"
@@ -106,12 +107,10 @@ func privateTo(user string, words ...string) func(slackfake.Event) bool {
 	return func(ev slackfake.Event) bool {
 		var text string
 		switch {
-		case ev.Kind == slackfake.EventEphemeral && ev.Message.User == user:
-			text = ev.Message.Text + string(ev.Message.Blocks)
-		case ev.Kind == slackfake.EventMessage && ev.Message.DMUser == user:
-			text = ev.Message.Text + string(ev.Message.Blocks)
-		case ev.Kind == slackfake.EventResponse && strings.HasPrefix(ev.Response.ID, user):
-			text = ev.Response.Text + string(ev.Response.Blocks)
+		case ev.Kind == slackfake.EventEphemeral && ev.Message.User == user,
+			ev.Kind == slackfake.EventMessage && ev.Message.DMUser == user,
+			ev.Kind == slackfake.EventResponse && strings.HasPrefix(ev.Response.ID, user):
+			text = textOf(ev)
 		default:
 			return false
 		}
@@ -136,3 +135,55 @@ func mdeAction(id string) mde.MachineAction {
 type configT = config.Config
 
 func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// hasButton reports whether a message carries a button with this action id.
+func hasButton(ev slackfake.Event, actionID string) bool {
+	_, ok := button(ev, actionID)
+	return ok
+}
+
+// buttonValue is the value of the button with this action id.
+func buttonValue(ev slackfake.Event, actionID string) string {
+	v, _ := button(ev, actionID)
+	return v
+}
+
+func button(ev slackfake.Event, actionID string) (string, bool) {
+	var raw json.RawMessage
+	switch {
+	case ev.Message != nil:
+		raw = ev.Message.Blocks
+	case ev.Response != nil:
+		raw = ev.Response.Blocks
+	}
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal(raw, &blocks)
+	for _, b := range blocks {
+		for _, el := range b.Elements {
+			if el.ActionID == actionID {
+				return el.Value, true
+			}
+		}
+	}
+	return "", false
+}
+
+// textOf is a message's fallback text and its blocks' JSON with Go's HTML
+// escapes undone, so <@U…> mentions can be matched.
+func textOf(ev slackfake.Event) string {
+	var text string
+	var blocks json.RawMessage
+	switch {
+	case ev.Message != nil:
+		text, blocks = ev.Message.Text, ev.Message.Blocks
+	case ev.Response != nil:
+		text, blocks = ev.Response.Text, ev.Response.Blocks
+	}
+	r := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
+	return text + "\n" + r.Replace(string(blocks))
+}

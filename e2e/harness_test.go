@@ -95,7 +95,13 @@ func command(t *testing.T, e *demo.Env, user, channel, text string) *demo.Ack {
 // waitEvent waits for a Slack event after mark matching pred.
 func waitEvent(t *testing.T, e *demo.Env, mark int, what string, pred func(slackfake.Event) bool) slackfake.Event {
 	t.Helper()
-	ev, err := e.WaitAfter(deadline(t, 30*time.Second), mark, pred)
+	return waitEventFor(t, e, mark, 30*time.Second, what, pred)
+}
+
+// waitEventFor is waitEvent with its own time limit.
+func waitEventFor(t *testing.T, e *demo.Env, mark int, d time.Duration, what string, pred func(slackfake.Event) bool) slackfake.Event {
+	t.Helper()
+	ev, err := e.WaitAfter(deadline(t, d), mark, pred)
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}

@@ -37,9 +37,10 @@ type Options struct {
 	// FetchPoll is how often idle workers look for jobs (default 200ms on
 	// SQLite, 1s on PostgreSQL where LISTEN/NOTIFY wakes them sooner).
 	FetchPoll time.Duration
-	// JobTimeout bounds one step (default 60s); RescueAfter is when a job held
-	// by a dead replica is run again (default 90s). Fetches run longer (uploads)
-	// and are guarded by their own leases.
+	// JobTimeout bounds one step (default 20s); RescueAfter is when a job held
+	// by a dead replica is run again (default 30s; River's rescuer looks every
+	// 30s, so within about a minute). Fetches run longer (uploads) and are
+	// guarded by their own leases against a rescued duplicate.
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
 	Logger      *slog.Logger
@@ -73,10 +74,10 @@ func New(db *store.DB, o Options) (*Queue, error) {
 		o.SweepEvery = 30 * time.Second
 	}
 	if o.JobTimeout <= 0 {
-		o.JobTimeout = 60 * time.Second
+		o.JobTimeout = 20 * time.Second
 	}
 	if o.RescueAfter <= o.JobTimeout {
-		o.RescueAfter = o.JobTimeout + 30*time.Second
+		o.RescueAfter = o.JobTimeout + 10*time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -148,3 +148,16 @@ func slackError(err error) string {
 	}
 	return ""
 }
+
+// AppTokenTest checks the app-level token with apps.connections.open, the
+// call Socket Mode starts with. The WebSocket URL it returns holds a
+// one-time ticket: it is neither opened nor returned.
+func (s *Slack) AppTokenTest(ctx context.Context) error {
+	if s.appToken == "" {
+		return errors.New("slack apps.connections.open: no app-level token (slack.app_token)")
+	}
+	return s.call(ctx, "apps.connections.open", func(ctx context.Context) error {
+		_, _, err := s.client.StartSocketModeContext(ctx)
+		return err
+	})
+}

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/mdebot/mdebot/app"
 	"github.com/mdebot/mdebot/config"
 )
 
 // runCheckConfig validates the configuration: exit 0 and "ok: …" when it is
 // valid, otherwise one "key: problem" line per problem on stderr and exit 1.
-func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) int {
+// With --live, a valid configuration is then tried against Slack, Entra ID,
+// Defender and the database: one "ok"/"FAILED" line per check on stdout,
+// exit 1 when any failed.
+func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check-config", "[--config FILE] [--live]", stderr)
 	path := configFlag(fs)
 	live := fs.Bool("live", false, "also check Slack, the Entra authority, Defender and the database")
@@ -34,10 +38,27 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return 1
 	}
-	if *live {
-		fmt.Fprintln(stderr, "check-config --live: not implemented yet")
-		return 2
-	}
 	fmt.Fprintln(stdout, "ok: configuration is valid")
+	if *live {
+		return checkLive(ctx, cfg, stdout, stderr)
+	}
+	return 0
+}
+
+// checkLive runs the live checks. The Entra client is the default one:
+// system roots plus SSL_CERT_FILE, as serve trusts.
+func checkLive(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) int {
+	results := app.Check(ctx, cfg, app.CheckOptions{})
+	failed := 0
+	for _, r := range results {
+		fmt.Fprintln(stdout, r)
+		if !r.OK {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "check-config: %d of %d live checks failed\n", failed, len(results))
+		return 1
+	}
 	return 0
 }

@@ -35,6 +35,7 @@ func commands() []command {
 		{"manifest", "[--config FILE]", "print the Slack app manifest (YAML) for this configuration", runManifest},
 		{"check-config", "[--config FILE] [--live]", "validate the configuration; --live also reaches Slack, Entra ID, Defender and the database", runCheckConfig},
 		{"audit", "[--config FILE] [--since DURATION]", "print audit events as JSON lines", runAudit},
+		{"rekey", "[--config FILE] [--drop-unreadable]", "re-encrypt stored tokens from the key in MDEBOT_STORE_OLD_ENCRYPTION_KEY to store.encryption_key", runRekey},
 		{"version", "", "print the version", runVersion},
 	}
 }
@@ -130,8 +131,3 @@ func loadValid(path string, stderr io.Writer) (*config.Config, int) {
 	return cfg, 0
 }
 
-// notImplemented is the placeholder of commands a later issue builds.
-func notImplemented(stderr io.Writer, name string) int {
-	fmt.Fprintf(stderr, "%s: not implemented yet\n", name)
-	return 2
-}

@@ -73,7 +73,6 @@ func TestRunDispatch(t *testing.T) {
 		{name: "--help", args: []string{"--help"}, code: 0, stdout: "usage: mdebot <command>"},
 		{name: "unknown", args: []string{"frobnicate"}, code: 2, stderr: "mdebot: unknown command \"frobnicate\"\n\nusage: mdebot <command>"},
 		{name: "serve missing config", args: []string{"serve", "--config", "x.yaml"}, code: 1, stderr: "x.yaml"},
-		{name: "manifest", args: []string{"manifest"}, code: 2, stderr: "manifest: not implemented yet\n"},
 		{name: "audit negative", args: []string{"audit", "--since", "-2h"}, code: 2, stderr: "--since must not be negative"},
 		{name: "audit bad duration", args: []string{"audit", "--since", "yesterday"}, code: 2, stderr: `invalid value "yesterday" for flag -since`},
 		{name: "subcommand -h", args: []string{"check-config", "-h"}, code: 0, stderr: "usage: mdebot check-config [--config FILE] [--live]\n  -config string"},
@@ -149,8 +148,6 @@ func TestCheckConfig(t *testing.T) {
 			code:  1,
 			lines: []string{`mde.poll_interval: must be a Go duration such as 15s, 10m or 1h, got "often"`},
 		},
-		{name: "live not built yet", args: []string{"--config", writeConfig(t, validYAML), "--live"}, code: 2,
-			lines: []string{"check-config --live: not implemented yet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -43,6 +44,11 @@ func (s *Service) Token(ctx context.Context, team, user string) (string, error) 
 func relinkReason(err error, c *userCache) (string, bool) {
 	if c.missing.Load() && ctxErr(err) == nil {
 		return "no cached tokens", true
+	}
+	// A row that does not open (the key was changed without rekey, or the row
+	// was tampered with) holds nothing usable: a new sign-in replaces it.
+	if errors.Is(err, errUnseal) {
+		return "stored tokens do not open with the current store.encryption_key", true
 	}
 	if oe, ok := oauthErrorOf(err); ok {
 		switch oe.Code {

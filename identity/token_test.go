@@ -197,6 +197,10 @@ func TestTokenCacheRowBoundToUser(t *testing.T) {
 	if err == nil || tok != "" {
 		t.Fatalf("UB with UA's row got a token (%s)", tokenOwner(t, e.fake, tok))
 	}
+	// A row that does not open is useless: the user is told to sign in again.
+	if !errors.Is(err, identity.ErrNotLinked) {
+		t.Errorf("Token with an unopenable row = %v, want ErrNotLinked", err)
+	}
 }
 
 func TestBadInput(t *testing.T) {

@@ -47,6 +47,10 @@ func isChannelID(s string) bool {
 // channelRule finds the first rule matching the channel, resolving its name
 // only when a name glob has to be tried.
 func (s *Service) channelRule(ctx context.Context, channel string) (*ChannelRule, string, error) {
+	if strings.HasPrefix(channel, "D") {
+		// A direct message has no name to match and is no incident channel.
+		return nil, "", errorf(CodeForbidden, "Investigation packages are requested in incident channels, not in direct messages.")
+	}
 	var name string
 	resolved := false
 	for i := range s.opt.Policy.Channels {

@@ -159,6 +159,9 @@ func checkPackageURL(u *url.URL, hosts []string) error {
 	if u.User != nil {
 		return fmt.Errorf("package link %s carries user info", redacted(u))
 	}
+	if name := strings.TrimSuffix(u.Hostname(), "."); net.ParseIP(name) == nil && ValidateHostname(name) != nil {
+		return fmt.Errorf("package link host %q is not a host name", u.Host) // url.Parse lets "!", ">", "%" through
+	}
 	if !MatchHost(hosts, u.Host) {
 		return fmt.Errorf("package link host %q is not in the allowed download hosts", u.Host)
 	}

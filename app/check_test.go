@@ -2,19 +2,15 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"github.com/mdebot/mdebot/store/storetest"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mdebot/mdebot/app"
 	"github.com/mdebot/mdebot/config"
@@ -253,47 +249,8 @@ func TestCheckPostgres(t *testing.T) {
 	}
 }
 
-// freshPostgres creates a database on the server of $MDEBOT_TEST_POSTGRES_DSN,
-// dropped when the test ends, and returns a DSN pointing at it.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv(postgresDSNEnv)
-	if admin == "" {
-		t.Skip("MDEBOT_TEST_POSTGRES_DSN is not set: PostgreSQL live check SKIPPED (.ci/run sets it)")
-	}
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s must be a postgres:// URL for this test", postgresDSNEnv) // never quote it: it may hold a password
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "mdebot_check_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", postgresDSNEnv, err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil { // name is ours (hex)
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
+// freshPostgres is a throw-away database on the test server (skips loudly without it).
+func freshPostgres(t *testing.T) string { return storetest.FreshPostgres(t) }
 
 func TestCheckResultString(t *testing.T) {
 	tests := []struct {

@@ -3,16 +3,12 @@ package identity_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
+	"github.com/mdebot/mdebot/store/storetest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mdebot/mdebot/identity"
 	"github.com/mdebot/mdebot/store"
@@ -39,47 +35,8 @@ func onEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	})
 }
 
-// freshPostgres creates a throw-away database on the server of
-// MDEBOT_TEST_POSTGRES_DSN, dropped when the test ends, and returns its DSN.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("MDEBOT_TEST_POSTGRES_DSN")
-	if admin == "" {
-		t.Skip("MDEBOT_TEST_POSTGRES_DSN is not set: PostgreSQL rekey test SKIPPED (.ci/run sets it)")
-	}
-	u, err := url.Parse(admin)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatal("MDEBOT_TEST_POSTGRES_DSN must be a postgres:// URL") // never quote it: it may hold a password
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "mdebot_t_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("connect to MDEBOT_TEST_POSTGRES_DSN: %v", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil { // name is ours (hex)
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
+// freshPostgres is a throw-away database on the test server (skips loudly without it).
+func freshPostgres(t *testing.T) string { return storetest.FreshPostgres(t) }
 
 func randomKey() []byte {
 	k := make([]byte, 32)

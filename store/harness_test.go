@@ -2,22 +2,13 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mdebot/mdebot/store"
+	"github.com/mdebot/mdebot/store/storetest"
 )
-
-// postgresDSNEnv names the admin DSN of the test PostgreSQL server; .ci/run sets it.
-const postgresDSNEnv = "MDEBOT_TEST_POSTGRES_DSN"
 
 // forEachDB runs fn as subtests "sqlite" and "postgres", each on a fresh,
 // migrated database that is removed when the subtest ends.
@@ -53,61 +44,5 @@ func openDB(t testing.TB, driver, dsn string) *store.DB {
 	return db
 }
 
-// freshPostgres creates a database named mdebot_t_<random> on the server of
-// $MDEBOT_TEST_POSTGRES_DSN, drops it (forcing out any connection) when the
-// test ends, and returns a DSN that points at it.
-func freshPostgres(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv(postgresDSNEnv)
-	if admin == "" {
-		t.Skip("MDEBOT_TEST_POSTGRES_DSN is not set: PostgreSQL store tests SKIPPED (.ci/run sets it)")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "mdebot_t_" + hex.EncodeToString(b[:])
-	dsn, err := withDatabase(admin, name)
-	if err != nil {
-		// The error would quote the DSN, password included.
-		t.Fatalf("%s is not a valid PostgreSQL URL", postgresDSNEnv)
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", postgresDSNEnv, err)
-	}
-	defer conn.Close(context.Background())
-	// name is ours (hex), so it is safe to splice into the statement.
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-	})
-	return dsn
-}
-
-// withDatabase returns dsn (URL or keyword/value form) pointing at database name.
-func withDatabase(dsn, name string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", err
-		}
-		u.Path = "/" + name
-		return u.String(), nil
-	}
-	// Keyword/value form: the last dbname wins.
-	return dsn + " dbname=" + name, nil
-}
+// freshPostgres is storetest.FreshPostgres (shared with the end-to-end tests).
+func freshPostgres(t testing.TB) string { return storetest.FreshPostgres(t) }

@@ -28,28 +28,43 @@ type Ack struct {
 
 // Command types a slash command as user in channel, signed like Slack signs it.
 func (e *Env) Command(ctx context.Context, user, channel, text string) (*Ack, error) {
+	return e.CommandAt(ctx, e.BaseURL, user, channel, text)
+}
+
+// CommandAt is Command sent to the bot at base (one replica of several).
+func (e *Env) CommandAt(ctx context.Context, base, user, channel, text string) (*Ack, error) {
 	p, _ := PersonByID(user)
 	form := slackfake.CommandForm(slackfake.CommandParams{
 		TeamID: e.Slack.TeamID(), ChannelID: channel, ChannelName: ChannelName(channel), UserID: user, UserName: p.Name,
 		Command: e.Config.Slack.Command, Text: text, ResponseURL: e.Slack.ResponseURL(fmt.Sprintf("%s-%d", user, time.Now().UnixNano())),
 	})
-	return e.PostSigned(ctx, "/slack/commands", form)
+	return e.PostSignedAt(ctx, base, "/slack/commands", form)
 }
 
 // Click presses a button as user on the message at messageTS in channel.
 func (e *Env) Click(ctx context.Context, user, channel, messageTS, actionID, value string) (*Ack, error) {
+	return e.ClickAt(ctx, e.BaseURL, user, channel, messageTS, actionID, value)
+}
+
+// ClickAt is Click sent to the bot at base (one replica of several).
+func (e *Env) ClickAt(ctx context.Context, base, user, channel, messageTS, actionID, value string) (*Ack, error) {
 	p, _ := PersonByID(user)
 	form := slackfake.BlockActionsPayload(slackfake.ClickParams{
 		TeamID: e.Slack.TeamID(), UserID: user, UserName: p.Name, ChannelID: channel, ChannelName: ChannelName(channel),
 		MessageTS: messageTS, ActionID: actionID, Value: value,
 		ResponseURL: e.Slack.ResponseURL(fmt.Sprintf("click-%s-%d", user, time.Now().UnixNano())),
 	})
-	return e.PostSigned(ctx, "/slack/interactivity", form)
+	return e.PostSignedAt(ctx, base, "/slack/interactivity", form)
 }
 
 // PostSigned posts a form to the bot, signed with the configured secret now.
 func (e *Env) PostSigned(ctx context.Context, path string, form url.Values) (*Ack, error) {
-	req, err := slackfake.SignedRequest(ctx, e.BaseURL+path, e.Config.Slack.SigningSecret, []byte(form.Encode()), time.Now())
+	return e.PostSignedAt(ctx, e.BaseURL, path, form)
+}
+
+// PostSignedAt is PostSigned to the bot at base.
+func (e *Env) PostSignedAt(ctx context.Context, base, path string, form url.Values) (*Ack, error) {
+	req, err := slackfake.SignedRequest(ctx, base+path, e.Config.Slack.SigningSecret, []byte(form.Encode()), time.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -93,13 +93,17 @@ func TestInteractiveSession(t *testing.T) {
 	upload := "mdebot uploaded investigation-package-" + id + ".zip (262144 bytes, SHA-256 " + sha + ")"
 
 	at := indexOf(t, out, `the bot's page says: "Account linked"`, 0)
-	at = indexOf(t, out, "alice@#inc-2041-ransomware> /mde-package "+id, at)
+	// The bot's work may print before the acknowledgement's reply.
+	at = indexOf(t, out, "alice@#inc-2041-ransomware> /mde-package $action\n", at)
+	indexOf(t, out, "[#inc-2041-ransomware] mdebot → alice only (in the acknowledgement):\n    *Looking up action `"+id+"`…*", at)
 	at = indexOf(t, out, "Defender: action "+id+" is now InProgress", at)
 	at = indexOf(t, out, "Defender: action "+id+" is now Succeeded", at)
 	at = indexOf(t, out, "[#inc-2041-ransomware ↳ thread ", at)
 	at = indexOf(t, out, upload, at)
 	at = indexOf(t, out, "-- the bot has nothing left to do by itself", at)
-	at = indexOf(t, out, "alice@#ir-approvals> /mde-package "+id, at)
+	// The bot's work may print before the acknowledgement's reply.
+	at = indexOf(t, out, "alice@#ir-approvals> /mde-package $action\n", at)
+	indexOf(t, out, "[#ir-approvals] mdebot → alice only (in the acknowledgement):\n    *Looking up action `"+id+"`…*", at)
 	at = indexOf(t, out, "*Approval needed: @alice asks for an investigation package*", at)
 	at = indexOf(t, out, "    [Approve] [Deny]\n", at)
 	at = indexOf(t, out, "[#ir-approvals] carol clicks [Approve]", at)
@@ -158,7 +162,7 @@ func TestInteractiveMistakes(t *testing.T) {
 		{"action new InProgress:1,Succeeded", "Defender: new CollectInvestigationPackage action"},
 		{"action $action Exploded", `error: unknown status "Exploded"`},
 		{"action $action failed", "is now Failed"},
-		{"/mde-package", "(in the acknowledgement)"},
+		{"/mde-package", "[#inc-2041-ransomware] mdebot → alice only:\n    *mdebot: Defender investigation packages, as you*"},
 		{"as bob", "bob@#inc-2041-ransomware> "},
 	}
 	lines := make([]string, 0, len(tests)+1)
@@ -285,8 +289,8 @@ func TestFindButton(t *testing.T) {
 		{Alice, "Confirm", true, ChanApproval, "1.2", "act_confirm"},
 		{Bob, "Confirm", false, "", "", ""}, // alice's ephemeral
 		{Bob, "Retry", true, "D0BOB", "1.4", "act_retry"},
-		{Carol, "Retry", true, ChanLink, "", "act_retry"},    // her response_url post
-		{Dave, "Retry", true, ChanRandom, "", "act_retry"},   // his acknowledgement
+		{Carol, "Retry", true, ChanLink, "", "act_retry"},  // her response_url post
+		{Dave, "Retry", true, ChanRandom, "", "act_retry"}, // his acknowledgement
 		{Alice, "Retry", false, "", "", ""},
 	}
 	for _, tt := range tests {

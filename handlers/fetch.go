@@ -99,9 +99,12 @@ func (s *Service) packageLink(ctx context.Context, actionID string, claimed []*R
 			return mde.PackageURL{}, nil, Next{}
 		}
 		// Not ready yet, throttled, or Defender trouble: try again later, a bounded number of times.
-		wait := 30 * time.Second
-		if me != nil && me.RetryAfter > 0 {
+		wait := min(5*time.Second<<r.Polls, time.Minute)
+		switch {
+		case me != nil && me.RetryAfter > 0:
 			wait = me.RetryAfter
+		case me != nil && me.Kind == mde.KindNotReady:
+			wait = 30 * time.Second // Defender is still preparing the link
 		}
 		s.logger(r.ID).WarnContext(ctx, "getPackageUri failed; will retry", "action_id", actionID, "err", err, "in", wait)
 		var keep []*Request

@@ -22,7 +22,9 @@ func (s *Service) status(ctx context.Context, c Command, rec Recipient, id strin
 		s.fail(ctx, c, rec, VerbStatus, err)
 		return
 	}
-	a, err := s.opt.Defender.GetMachineAction(ctx, s.tokens(c.Team, c.User), id)
+	a, err := patiently(ctx, func(ctx context.Context) (*mde.MachineAction, error) {
+		return s.opt.Defender.GetMachineAction(ctx, s.tokens(c.Team, c.User), id)
+	})
 	if err != nil {
 		s.fail(ctx, c, rec, VerbStatus, err)
 		return
@@ -60,7 +62,9 @@ func (s *Service) get(ctx context.Context, c Command, rec Recipient, id string) 
 		s.fail(ctx, c, rec, VerbGet, err)
 		return
 	}
-	a, err := s.opt.Defender.GetMachineAction(ctx, s.tokens(c.Team, c.User), id)
+	a, err := patiently(ctx, func(ctx context.Context) (*mde.MachineAction, error) {
+		return s.opt.Defender.GetMachineAction(ctx, s.tokens(c.Team, c.User), id)
+	})
 	if err != nil {
 		s.fail(ctx, c, rec, VerbGet, err)
 		return
@@ -83,7 +87,9 @@ func (s *Service) collect(ctx context.Context, c Command, rec Recipient, p Parse
 		s.fail(ctx, c, rec, VerbCollect, err)
 		return
 	}
-	ms, err := s.opt.Defender.FindMachine(ctx, s.tokens(c.Team, c.User), p.Target)
+	ms, err := patiently(ctx, func(ctx context.Context) ([]mde.Machine, error) {
+		return s.opt.Defender.FindMachine(ctx, s.tokens(c.Team, c.User), p.Target)
+	})
 	if err != nil {
 		s.fail(ctx, c, rec, VerbCollect, err)
 		return

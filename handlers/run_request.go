@@ -191,18 +191,13 @@ func actionFailedText(a *mde.MachineAction) string {
 // transient ones wait and retry (until the wait deadline), the rest end the request.
 func (s *Service) stepFailed(ctx context.Context, r *Request, err error) Next {
 	var me *mde.Error
-	transient := errors.As(err, &me) && (me.Kind == mde.KindServer || me.Kind == mde.KindRateLimited || me.Kind == mde.KindInvalidResponse)
-	if errors.Is(err, identity.ErrNotLinked) {
-		transient = false
-	} else if !errors.As(err, &me) {
-		// Not Defender's answer: the authority or network may be down. Retry.
-		transient = true
+	retry, after := transient(err)
+	if !errors.Is(err, identity.ErrNotLinked) && !errors.As(err, &me) {
+		// Not Defender's answer: the authority, network or database may be down. Retry.
+		retry = true
 	}
-	if transient && s.now().Before(r.WaitDeadline) {
-		wait := s.pollDelay(r.Polls)
-		if me != nil && me.RetryAfter > wait {
-			wait = me.RetryAfter
-		}
+	if retry && s.now().Before(r.WaitDeadline) {
+		wait := max(s.pollDelay(r.Polls), after)
 		s.logger(r.ID).WarnContext(ctx, "transient failure; will retry", "err", err, "in", wait)
 		_ = s.save(ctx, r, func(x *Request) { x.Polls++ })
 		return Next{After: wait}

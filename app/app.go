@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -101,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 		Defender: defender, Identity: a.ident, Messenger: a.slack, Directory: a.slack, Jobs: a.queue, Metrics: a.metrics,
 		Policy: policy(cfg), Logger: a.log.With("component", "handlers"), Command: cfg.Slack.Command, Flow: cfg.Identity.Flow,
 		PollInterval: cfg.MDE.PollInterval, WaitTimeout: cfg.MDE.WaitTimeout, MaxPackageSize: cfg.MDE.MaxPackageSize, Now: o.Now,
+		LinksPerMinute: cfg.MDE.PackageURILimit.PerMinute,
 	}
 	if o.Tune != nil {
 		o.Tune(&hopt)
@@ -211,7 +213,13 @@ func logger(cfg *config.Config, o Options) (*slog.Logger, error) {
 
 // Secrets are the configured values no log line may show.
 func Secrets(cfg *config.Config) []string {
-	return []string{cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.SigningSecret, cfg.Identity.ClientSecret, cfg.Store.EncryptionKey}
+	s := []string{cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.SigningSecret, cfg.Identity.ClientSecret, cfg.Store.EncryptionKey}
+	if u, err := url.Parse(cfg.Store.DSN); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			s = append(s, pw)
+		}
+	}
+	return s
 }
 
 func queueOptions(q queue.Options, a *App) queue.Options {

@@ -169,7 +169,9 @@ func (s *Server) observe(kind string, start time.Time) {
 
 // newRequestID returns a short random correlation id for logs.
 func newRequestID() string {
-	var b [6]byte
+	// 64 bits: the use cases keep it as the request's ID, so one id runs
+	// through the logs from the Slack request to the delivery.
+	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b[:])
 }

@@ -157,7 +157,7 @@ func TestHTTPCommandConversion(t *testing.T) {
 		TriggerID: "123.456.abc", ReceivedAt: at,
 	}
 	got := cmds[0]
-	if len(got.RequestID) != 12 || cmds[1].RequestID == got.RequestID {
+	if len(got.RequestID) != 16 || cmds[1].RequestID == got.RequestID {
 		t.Fatalf("request ids not fresh short ids: %q %q", got.RequestID, cmds[1].RequestID)
 	}
 	got.RequestID = ""

@@ -52,7 +52,7 @@ func (e *Env) ClickAt(ctx context.Context, base, user, channel, messageTS, actio
 	form := slackfake.BlockActionsPayload(slackfake.ClickParams{
 		TeamID: e.Slack.TeamID(), UserID: user, UserName: p.Name, ChannelID: channel, ChannelName: ChannelName(channel),
 		MessageTS: messageTS, ActionID: actionID, Value: value,
-		ResponseURL: e.Slack.ResponseURL(fmt.Sprintf("click-%s-%d", user, time.Now().UnixNano())),
+		ResponseURL: e.Slack.ResponseURL(fmt.Sprintf("%s-click-%d", user, time.Now().UnixNano())),
 	})
 	return e.PostSignedAt(ctx, base, "/slack/interactivity", form)
 }

@@ -34,19 +34,19 @@ func (s *Service) card(ctx context.Context, r *Request) Message {
 	case StateFetching:
 		if r.QueuePosition > 0 {
 			m.Header = "Waiting for Defender's download limit: " + r.Detail
-			m.Next = "Defender allows only 2 package links a minute; requests are served in order."
+			m.Next = fmt.Sprintf("Defender allows only %d package links a minute; requests are served in order.", s.opt.LinksPerMinute)
 		} else {
 			m.Header = "Fetching the package…"
 		}
 	case StateDelivered:
 		switch r.Delivery {
 		case DeliveryUpload:
-			m.Header = "Package uploaded in this thread"
+			m.Header = "Package delivered: uploaded in this thread"
 			m.Text = r.Detail
 		case DeliveryLinkInChannel:
-			m.Header = "Package link posted in the channel"
+			m.Header = "Package delivered: link posted in the channel"
 		default:
-			m.Header = fmt.Sprintf("Package link sent privately to <@%s>", r.User)
+			m.Header = fmt.Sprintf("Package delivered: link sent privately to <@%s>", r.User)
 		}
 	case StateFailed:
 		m.Header = "Request failed"

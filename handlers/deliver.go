@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/mdebot/mdebot/mde"
 )
@@ -45,7 +46,7 @@ func (s *Service) deliver(ctx context.Context, r *Request, link mde.PackageURL) 
 		return
 	}
 	ok, serr := s.transition(ctx, r, []State{StateFetching}, func(x *Request) {
-		x.State, x.ToldAt, x.LeaseOwner = StateDelivered, s.now(), ""
+		x.State, x.ToldAt, x.LeaseOwner, x.ResponseURL = StateDelivered, s.now(), "", ""
 		x.SHA256, x.Bytes, x.Detail, x.QueuePosition = d.sha256, d.bytes, d.detail, 0
 	})
 	if serr != nil || !ok {
@@ -61,7 +62,7 @@ func (s *Service) deliver(ctx context.Context, r *Request, link mde.PackageURL) 
 func (s *Service) linkMessage(r *Request, link mde.PackageURL, inChannel bool, reason string) Message {
 	m := Message{
 		Header:  "Investigation package ready: download now, the link is short-lived",
-		Text:    fmt.Sprintf("<%s|Download WDATP_Investigation_Package.zip>", link.Reveal()),
+		Text:    fmt.Sprintf("<%s|Download WDATP_Investigation_Package.zip>", slackSafeURL(link.Reveal())),
 		Fields:  s.requestFields(r),
 		Context: fmt.Sprintf("Request %s · the link expires within minutes; it is a credential, do not forward it", r.ID),
 	}
@@ -72,6 +73,12 @@ func (s *Service) linkMessage(r *Request, link mde.PackageURL, inChannel bool, r
 		m.Text = reason + "\n" + m.Text
 	}
 	return m
+}
+
+// slackSafeURL percent-escapes the characters that would end Slack's <url|label>
+// markup early and show part of the credential as text.
+func slackSafeURL(u string) string {
+	return strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", " ", "%20").Replace(u)
 }
 
 // deliverPrivately sends the link to the requester only: ephemeral, and also

@@ -33,6 +33,7 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 		s.release(ctx, claimed, nil)
 		return Next{}, err
 	}
+	s.queueMetric(ctx)
 	if !slot.Granted {
 		s.queued(ctx, claimed, slot)
 		// Ask again before the limiter forgets the place (2 minutes), sooner when due.
@@ -92,6 +93,8 @@ func (s *Service) packageLink(ctx context.Context, actionID string, claimed []*R
 			pending = pending[1:]
 			return mde.PackageURL{}, pending, Next{After: time.Second}
 		case errors.As(err, &me) && (me.Kind == mde.KindRefusedURL || me.Kind == mde.KindNotFound):
+			// Operators need the host to extend mde.download_hosts (the error never holds the query).
+			s.logger(r.ID).WarnContext(ctx, "package link refused", "action_id", actionID, "err", err)
 			for _, p := range pending {
 				s.finish(ctx, p, StateFailed, s.explain(ctx, err), "")
 				s.start(ctx, p)
@@ -139,7 +142,7 @@ func (s *Service) release(ctx context.Context, rs []*Request, mutate func(*Reque
 
 // queued tells each waiting requester their place at the limiter.
 func (s *Service) queued(ctx context.Context, rs []*Request, slot mde.Slot) {
-	s.opt.Metrics.LimiterWait(slot.Position, slot.Wait)
+	s.opt.Metrics.LimiterWait(slot.Wait)
 	detail := fmt.Sprintf("queued (position %d, about %d s)", slot.Position, int(math.Ceil(slot.Wait.Seconds())))
 	for _, r := range rs {
 		first := r.QueuePosition == 0
@@ -159,10 +162,17 @@ func (s *Service) queued(ctx context.Context, rs []*Request, slot mde.Slot) {
 		if first {
 			s.reply(ctx, Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}, r.ID, Message{
 				Header: "Your package request is " + detail,
-				Text:   "Defender hands out at most 2 package links a minute; requests are served in order. You will be told when it is delivered.",
+				Text:   fmt.Sprintf("Defender hands out at most %d package links a minute; requests are served in order. You will be told when it is delivered.", s.opt.LinksPerMinute),
 				Fields: s.requestFields(r),
 			})
 		}
+	}
+}
+
+// queueMetric publishes the limiter's queue length.
+func (s *Service) queueMetric(ctx context.Context) {
+	if n, err := s.opt.Limiter.QueueLen(ctx); err == nil {
+		s.opt.Metrics.LimiterQueue(n)
 	}
 }
 

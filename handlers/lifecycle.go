@@ -90,7 +90,8 @@ func (s *Service) tell(ctx context.Context, r *Request) error {
 		// Ephemeral messages vanish; after a wait the outcome also goes to a DM.
 		s.dm(ctx, r.Team, r.User, r.ID, m)
 	}
-	return s.save(ctx, r, func(x *Request) { x.ToldAt = s.now() })
+	// Told: the response_url (a 30-minute capability to post here) is not kept.
+	return s.save(ctx, r, func(x *Request) { x.ToldAt, x.ResponseURL = s.now(), "" })
 }
 
 // outcomeMessage is what the requester reads when their request ended.

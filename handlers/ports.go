@@ -67,6 +67,8 @@ type Limiter interface {
 	Take(ctx context.Context, key string) (mde.Slot, error)
 	// Leave removes key from the queue (the caller gave up).
 	Leave(ctx context.Context, key string) error
+	// QueueLen is the number of keys waiting.
+	QueueLen(ctx context.Context) (int, error)
 }
 
 // Defender is the part of the mde client handlers uses.
@@ -125,6 +127,10 @@ type Jobs interface {
 	StartRequest(ctx context.Context, id string) error
 	// StartFetch runs Service.RunFetch for actionID at (or soon after) at.
 	StartFetch(ctx context.Context, actionID string, at time.Time) error
+	// RecoverFetch runs Service.RunFetch for actionID now even while a fetch
+	// job of a dead replica still counts as running; epoch names the stuck
+	// situation, so repeated sweeps queue it once.
+	RecoverFetch(ctx context.Context, actionID, epoch string) error
 }
 
 // Next tells the job runner what to do after a step.
@@ -139,8 +145,10 @@ type Metrics interface {
 	Command(kind, outcome string)
 	// Delivery counts a delivery by mode and outcome, and the bytes delivered.
 	Delivery(mode, outcome string, bytes int64)
-	// LimiterWait records the getPackageUri queue length and a waiter's ETA.
-	LimiterWait(queueLen int, wait time.Duration)
+	// LimiterQueue sets the number of actions waiting for a getPackageUri slot.
+	LimiterQueue(n int)
+	// LimiterWait records the ETA told to a waiter.
+	LimiterWait(wait time.Duration)
 	// ApprovalsPending sets the number of requests awaiting approval.
 	ApprovalsPending(n int)
 	// JobFailure counts a failed job run by job kind.

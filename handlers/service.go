@@ -35,6 +35,8 @@ type Options struct {
 	WaitTimeout  time.Duration
 	// MaxPackageSize is mde.max_package_size: larger packages go out as a link.
 	MaxPackageSize int64
+	// LinksPerMinute is mde.package_uri_limit.per_minute, for what people are told.
+	LinksPerMinute int
 
 	// FetchGather delays a fetch so concurrent asks for one action share one
 	// getPackageUri call (default 2s).
@@ -83,6 +85,9 @@ func New(opt Options) (*Service, error) {
 	if opt.MaxPackageSize <= 0 {
 		opt.MaxPackageSize = 1 << 30
 	}
+	if opt.LinksPerMinute <= 0 {
+		opt.LinksPerMinute = 2
+	}
 	if opt.FetchGather <= 0 {
 		opt.FetchGather = 2 * time.Second
 	}
@@ -107,6 +112,7 @@ type nopMetrics struct{}
 
 func (nopMetrics) Command(string, string)         {}
 func (nopMetrics) Delivery(string, string, int64) {}
-func (nopMetrics) LimiterWait(int, time.Duration) {}
+func (nopMetrics) LimiterQueue(int)               {}
+func (nopMetrics) LimiterWait(time.Duration)      {}
 func (nopMetrics) ApprovalsPending(int)           {}
 func (nopMetrics) JobFailure(string)              {}

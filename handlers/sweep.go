@@ -3,7 +3,12 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"time"
 )
+
+// stuckAfter is how long a ready request may go untouched before the sweep
+// starts a recovery fetch for it.
+const stuckAfter = 2 * time.Minute
 
 // Sweep repairs what a crash or a lost job left behind and ends what timed
 // out: expired approvals and confirmations, requests without a job, claims of
@@ -17,6 +22,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	pending := 0
 	fetches := map[string]bool{}
+	recover := map[string]string{} // action -> epoch
 	for _, r := range rs {
 		switch r.State {
 		case StateAwaitingApproval:
@@ -35,9 +41,16 @@ func (s *Service) Sweep(ctx context.Context) error {
 			s.start(ctx, r)
 		case StateReady:
 			fetches[r.ActionID] = true
+			// Ready and untouched for long: no fetch job is serving it (a
+			// waiting one refreshes it every 20 s); its job may be held by a
+			// dead replica, which River would free only after the job timeout.
+			if now.Sub(r.UpdatedAt) > stuckAfter {
+				recover[r.ActionID] = "ready-" + r.ID + "-" + r.UpdatedAt.Format(time.RFC3339Nano)
+			}
 		case StateFetching:
 			if now.After(r.LeaseUntil) {
-				fetches[r.ActionID] = true
+				// The claim's holder stopped renewing its lease: it died.
+				recover[r.ActionID] = "lease-" + r.LeaseOwner
 			}
 		}
 	}
@@ -46,7 +59,13 @@ func (s *Service) Sweep(ctx context.Context) error {
 			return err
 		}
 	}
+	for action, epoch := range recover {
+		if err := s.opt.Jobs.RecoverFetch(ctx, action, epoch); err != nil {
+			return err
+		}
+	}
 	s.opt.Metrics.ApprovalsPending(pending)
+	s.queueMetric(ctx)
 	untold, err := s.opt.Store.ListUntold(ctx)
 	if err != nil {
 		return err

@@ -72,7 +72,10 @@ const (
 	maxErrorBody = 64 << 10
 	// defaultRetryAfter applies when a 429 carries no usable Retry-After.
 	defaultRetryAfter = 60 * time.Second
-	maxBackoff        = 30 * time.Second
+	// maxRetryAfterHeader caps a Retry-After: Defender's windows are at most an
+	// hour, and a bogus value must not turn into "retry in decades".
+	maxRetryAfterHeader = time.Hour
+	maxBackoff          = 30 * time.Second
 )
 
 // New checks o and returns a Client.
@@ -347,10 +350,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 		if secs < 0 {
 			return defaultRetryAfter
 		}
-		return time.Duration(secs) * time.Second
+		return min(time.Duration(secs)*time.Second, maxRetryAfterHeader)
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
+		return min(max(t.Sub(now), 0), maxRetryAfterHeader)
 	}
 	return defaultRetryAfter
 }

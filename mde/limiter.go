@@ -80,11 +80,11 @@ func (m *MemoryLimiter) Leave(ctx context.Context, key string) error {
 }
 
 // QueueLen is the number of keys waiting.
-func (m *MemoryLimiter) QueueLen() int {
+func (m *MemoryLimiter) QueueLen(context.Context) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.prune(m.now())
-	return len(m.queue)
+	return len(m.queue), nil
 }
 
 // prune forgets calls older than the hour window and keys idle for QueueIdle.

@@ -156,6 +156,13 @@ func (q *Queue) StartFetch(ctx context.Context, actionID string, at time.Time) e
 	return err
 }
 
+// RecoverFetch queues a fetch of the action beside a stuck one: its args
+// differ by epoch, so River's uniqueness does not hold it back.
+func (q *Queue) RecoverFetch(ctx context.Context, actionID, epoch string) error {
+	_, err := q.c.Insert(ctx, fetchArgs{ActionID: actionID, Epoch: epoch}, uniqueOpts(time.Time{}))
+	return err
+}
+
 // uniqueStates are the states in which a job blocks a duplicate. Completed
 // is left out so a request or action can be worked again later.
 var uniqueStates = []rivertype.JobState{

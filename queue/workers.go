@@ -17,6 +17,8 @@ func (requestArgs) Kind() string { return "mdebot_request" }
 
 type fetchArgs struct {
 	ActionID string `json:"action_id"`
+	// Epoch is set on recovery fetches (see Queue.RecoverFetch).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 func (fetchArgs) Kind() string { return "mdebot_fetch" }

@@ -108,10 +108,16 @@ func (m *Metrics) DefenderCall(endpoint string, status int, d time.Duration) {
 	m.defenderTime.WithLabelValues(endpoint).Observe(d.Seconds())
 }
 
-// LimiterWait records the getPackageUri queue length and a waiter's ETA.
-func (m *Metrics) LimiterWait(queueLen int, wait time.Duration) {
+// LimiterQueue sets the number of actions waiting for a getPackageUri slot.
+func (m *Metrics) LimiterQueue(n int) {
 	if m != nil {
-		m.limiterQueue.Set(float64(queueLen))
+		m.limiterQueue.Set(float64(n))
+	}
+}
+
+// LimiterWait records the ETA told to a waiter.
+func (m *Metrics) LimiterWait(wait time.Duration) {
+	if m != nil {
 		m.limiterWait.Observe(wait.Seconds())
 	}
 }

@@ -130,4 +130,3 @@ func loadValid(path string, stderr io.Writer) (*config.Config, int) {
 	}
 	return cfg, 0
 }
-

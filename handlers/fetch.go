@@ -28,6 +28,14 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 	if len(claimed) == 0 {
 		return Next{}, s.opt.Limiter.Leave(ctx, actionID)
 	}
+	if fresh(claimed) {
+		// Concurrent asks for this action become ready within moments of each
+		// other: wait briefly so they share the one getPackageUri call.
+		if claimed, err = s.gather(ctx, actionID, owner, claimed); err != nil {
+			s.release(ctx, claimed, nil)
+			return Next{}, err
+		}
+	}
 	slot, err := s.opt.Limiter.Take(ctx, actionID)
 	if err != nil {
 		s.release(ctx, claimed, nil)
@@ -69,6 +77,28 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 		}
 	}
 	return Next{}, nil
+}
+
+// fresh reports whether none of the claimed requests has queued yet.
+func fresh(rs []*Request) bool {
+	for _, r := range rs {
+		if r.QueuePosition > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// gather waits FetchGather, then claims the requests that became ready meanwhile.
+func (s *Service) gather(ctx context.Context, actionID, owner string, claimed []*Request) ([]*Request, error) {
+	select {
+	case <-ctx.Done():
+		return claimed, ctx.Err()
+	case <-time.After(s.opt.FetchGather):
+	}
+	now := s.now()
+	more, err := s.opt.Store.ClaimReady(ctx, actionID, owner, now.Add(s.opt.LeaseTTL), now)
+	return append(claimed, more...), err
 }
 
 // packageLink obtains the link with the token of the first claimed requester

@@ -133,8 +133,8 @@ func (s *Service) poll(ctx context.Context, r *Request) (Next, error) {
 		}
 		s.auditReq(ctx, r, r.User, "action.succeeded", "ok", "")
 		s.updateCard(ctx, r)
-		// A short gather lets concurrent asks for this action share one getPackageUri call.
-		return Next{}, s.opt.Jobs.StartFetch(ctx, r.ActionID, s.now().Add(s.opt.FetchGather))
+		// The fetch job gathers concurrent asks for this action into one getPackageUri call.
+		return Next{}, s.opt.Jobs.StartFetch(ctx, r.ActionID, s.now())
 	case mde.StatusFailed, mde.StatusTimeOut, mde.StatusCancelled:
 		s.finish(ctx, r, StateFailed, actionFailedText(a), "")
 		return Next{}, nil

@@ -38,8 +38,8 @@ type Options struct {
 	// LinksPerMinute is mde.package_uri_limit.per_minute, for what people are told.
 	LinksPerMinute int
 
-	// FetchGather delays a fetch so concurrent asks for one action share one
-	// getPackageUri call (default 2s).
+	// FetchGather is how long a fresh fetch waits for concurrent asks of the
+	// same action, so they share one getPackageUri call (default 2s).
 	FetchGather time.Duration
 	// LinkReuse is how long an obtained package link is reused for requests
 	// that became ready meanwhile (default 30s; the link is short-lived).

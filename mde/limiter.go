@@ -89,6 +89,6 @@ func (m *MemoryLimiter) QueueLen(context.Context) (int, error) {
 
 // prune forgets calls older than the hour window and keys idle for QueueIdle.
 func (m *MemoryLimiter) prune(now time.Time) {
-	m.calls = slices.DeleteFunc(m.calls, func(c time.Time) bool { return now.Sub(c) >= time.Hour })
+	m.calls = slices.DeleteFunc(m.calls, func(c time.Time) bool { return now.Sub(c) >= time.Hour+WindowMargin })
 	m.queue = slices.DeleteFunc(m.queue, func(q queued) bool { return now.Sub(q.seen) >= QueueIdle })
 }

@@ -22,16 +22,16 @@ func TestMemoryLimiter(t *testing.T) {
 	}{
 		{0, "A", false, mde.Slot{Granted: true}, 0},
 		{0, "B", false, mde.Slot{Granted: true}, 0},
-		{0, "C", false, mde.Slot{Position: 1, Wait: time.Minute}, 1},
-		{0, "D", false, mde.Slot{Position: 2, Wait: time.Minute}, 2},
-		{0, "E", false, mde.Slot{Position: 3, Wait: 2 * time.Minute}, 3},
-		{10 * time.Second, "C", false, mde.Slot{Position: 1, Wait: 50 * time.Second}, 3}, // asking again keeps the place
+		{0, "C", false, mde.Slot{Position: 1, Wait: time.Minute + mde.WindowMargin}, 1},
+		{0, "D", false, mde.Slot{Position: 2, Wait: time.Minute + mde.WindowMargin}, 2},
+		{0, "E", false, mde.Slot{Position: 3, Wait: 2 * (time.Minute + mde.WindowMargin)}, 3},
+		{10 * time.Second, "C", false, mde.Slot{Position: 1, Wait: 50*time.Second + mde.WindowMargin}, 3}, // asking again keeps the place
 		{0, "D", true, mde.Slot{}, 2},
-		{0, "E", false, mde.Slot{Position: 2, Wait: 50 * time.Second}, 2}, // D left: E moves up
-		{50 * time.Second, "C", false, mde.Slot{Granted: true}, 1},
+		{0, "E", false, mde.Slot{Position: 2, Wait: 50*time.Second + mde.WindowMargin}, 2}, // D left: E moves up
+		{50*time.Second + mde.WindowMargin, "C", false, mde.Slot{Granted: true}, 1},
 		{0, "E", false, mde.Slot{Granted: true}, 0},
-		{0, "F", false, mde.Slot{Position: 1, Wait: time.Minute}, 1},
-		{0, "G", false, mde.Slot{Position: 2, Wait: time.Minute}, 2},
+		{0, "F", false, mde.Slot{Position: 1, Wait: time.Minute + mde.WindowMargin}, 1},
+		{0, "G", false, mde.Slot{Position: 2, Wait: time.Minute + mde.WindowMargin}, 2},
 		// F stops asking; G keeps asking. After 2 minutes F is dropped and G is first.
 		{100 * time.Second, "G", false, mde.Slot{Granted: true}, 1},
 		{20 * time.Second, "", false, mde.Slot{}, 0},
@@ -68,9 +68,9 @@ func TestMemoryLimiterHourly(t *testing.T) {
 		}
 		clk.Add(time.Minute)
 	}
-	// Calls at 0, 1m, 2m; now 3m: the first leaves the hour at 60m.
-	if s, _ := l.Take(t.Context(), "x"); s.Granted || s.Wait != 57*time.Minute {
-		t.Fatalf("got %+v, want a 57m wait", s)
+	// Calls at 0, 1m, 2m; now 3m: the first leaves the (widened) hour at 60m2s.
+	if s, _ := l.Take(t.Context(), "x"); s.Granted || s.Wait != 57*time.Minute+mde.WindowMargin {
+		t.Fatalf("got %+v, want a 57m2s wait", s)
 	}
 }
 

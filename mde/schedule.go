@@ -13,7 +13,7 @@ import (
 func NextSlots(calls []time.Time, now time.Time, l Limits, n int) []time.Time {
 	hist := make([]time.Time, 0, len(calls)+n)
 	for _, c := range calls {
-		if now.Sub(c) < time.Hour {
+		if now.Sub(c) < time.Hour+WindowMargin {
 			hist = append(hist, c)
 		}
 	}
@@ -28,16 +28,21 @@ func NextSlots(calls []time.Time, now time.Time, l Limits, n int) []time.Time {
 	return out
 }
 
+// WindowMargin widens both windows: a grant is stamped a moment before its
+// call reaches Defender, whose own window therefore starts a little later; a
+// grant exactly 60 s after the previous stamp could still be throttled.
+const WindowMargin = 2 * time.Second
+
 // earliest is the first time >= t at which both windows have room, given
 // sorted hist.
 func earliest(hist []time.Time, t time.Time, l Limits) time.Time {
 	for {
 		next := t
 		if l.PerMinute > 0 {
-			next = later(next, room(hist, t, time.Minute, l.PerMinute))
+			next = later(next, room(hist, t, time.Minute+WindowMargin, l.PerMinute))
 		}
 		if l.PerHour > 0 {
-			next = later(next, room(hist, t, time.Hour, l.PerHour))
+			next = later(next, room(hist, t, time.Hour+WindowMargin, l.PerHour))
 		}
 		if next.Equal(t) {
 			return t
@@ -47,12 +52,13 @@ func earliest(hist []time.Time, t time.Time, l Limits) time.Time {
 }
 
 // room returns t when the window (t-w, t] holds fewer than max calls, else the
-// moment the oldest call that must leave the window has left it.
+// moment the oldest call that must leave the window has left it. Calls stamped
+// after t count too: another replica's clock may run ahead of this one's.
 func room(hist []time.Time, t time.Time, w time.Duration, max int) time.Time {
 	in := 0
 	first := -1
 	for i, c := range hist {
-		if c.After(t.Add(-w)) && !c.After(t) {
+		if c.After(t.Add(-w)) {
 			if first < 0 {
 				first = i
 			}

@@ -18,7 +18,7 @@ const (
 	// died); the same bound as mde.MemoryLimiter's.
 	staleAfter = mde.QueueIdle
 	// callWindow: older calls no longer count against any budget.
-	callWindow = time.Hour
+	callWindow = time.Hour + mde.WindowMargin
 )
 
 // Limiter is the getPackageUri limiter shared by every replica using the
@@ -49,9 +49,11 @@ func (l *Limiter) Take(ctx context.Context, key string) (mde.Slot, error) {
 	if key == "" {
 		return mde.Slot{}, errors.New("store: limiter take: empty key")
 	}
-	now := fromMillis(l.now().UnixMilli())
 	var slot mde.Slot
 	err := l.db.serialised(ctx, func(tx *sql.Tx) error {
+		// The clock is read once the transaction holds the lock: a Take that
+		// waited for it must see the grants committed meanwhile as past.
+		now := fromMillis(l.now().UnixMilli())
 		ms := now.UnixMilli()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM limiter_queue WHERE seen_at <= $1`,
 			ms-staleAfter.Milliseconds()); err != nil {

@@ -75,6 +75,7 @@ func runTakes(t *testing.T, db *store.DB, l mde.Limits, steps []take, wantLen []
 
 func TestLimiterTake(t *testing.T) {
 	s := time.Second
+	m := mde.WindowMargin // each window is this much wider than Defender's
 	tests := []struct {
 		name    string
 		limits  mde.Limits
@@ -87,13 +88,13 @@ func TestLimiterTake(t *testing.T) {
 			steps: []take{
 				{0, "A", granted()},
 				{0, "B", granted()},
-				{0, "C", queued(1, 60*s)},
-				{0, "D", queued(2, 60*s)},
-				{0, "E", queued(3, 120*s)},
-				{10 * s, "C", queued(1, 50*s)}, // asking again keeps the place
-				{60 * s, "C", granted()},
-				{60 * s, "D", granted()},
-				{60 * s, "E", queued(1, 60*s)},
+				{0, "C", queued(1, 60*s+m)},
+				{0, "D", queued(2, 60*s+m)},
+				{0, "E", queued(3, 2*(60*s+m))},
+				{10 * s, "C", queued(1, 50*s+m)}, // asking again keeps the place
+				{60*s + m, "C", granted()},
+				{60*s + m, "D", granted()},
+				{60*s + m, "E", queued(1, 60*s+m)},
 			},
 			wantLen: []int{0, 0, 1, 2, 3, 3, 2, 1, 1},
 		},
@@ -102,12 +103,12 @@ func TestLimiterTake(t *testing.T) {
 			limits: mde.Limits{PerMinute: 1, PerHour: 120},
 			steps: []take{
 				{0, "A", granted()},
-				{0, "B", queued(1, 60*s)},
-				{0, "C", queued(2, 120*s)},
-				{60 * s, "C", queued(2, 60*s)}, // the slot is B's
-				{60 * s, "B", granted()},
-				{61 * s, "C", queued(1, 59*s)},
-				{120 * s, "C", granted()},
+				{0, "B", queued(1, 60*s+m)},
+				{0, "C", queued(2, 2*(60*s+m))},
+				{60*s + m, "C", queued(2, 60*s+m)}, // the slot is B's
+				{60*s + m, "B", granted()},
+				{61*s + m, "C", queued(1, 59*s+m)},
+				{2 * (60*s + m), "C", granted()},
 			},
 		},
 		{
@@ -115,11 +116,11 @@ func TestLimiterTake(t *testing.T) {
 			limits: mde.Limits{PerMinute: 1, PerHour: 120},
 			steps: []take{
 				{0, "A", granted()},
-				{0, "B", queued(1, 60*s)},
-				{0, "C", queued(2, 120*s)},
-				{119 * s, "C", queued(2, 60*s)}, // B unseen for 119 s: still ahead
-				{120 * s, "C", granted()},       // B unseen for 2 minutes: dropped
-				{121 * s, "B", queued(1, 59*s)}, // B comes back at the end
+				{0, "B", queued(1, 60*s+m)},
+				{0, "C", queued(2, 2*(60*s+m))},
+				{119 * s, "C", queued(2, 60*s+m)}, // B unseen for 119 s: still ahead
+				{120 * s, "C", granted()},         // B unseen for 2 minutes: dropped
+				{121 * s, "B", queued(1, 59*s+m)}, // B comes back at the end
 			},
 			wantLen: []int{0, 1, 2, 2, 0, 1},
 		},
@@ -130,11 +131,11 @@ func TestLimiterTake(t *testing.T) {
 				{0, "A", granted()},
 				{time.Minute, "B", granted()},
 				{2 * time.Minute, "C", granted()},
-				{3 * time.Minute, "D", queued(1, 57*time.Minute)},
-				{5 * time.Minute, "D", queued(1, 55*time.Minute)},
-				{59*time.Minute + 59*s, "D", queued(1, s)},
-				{time.Hour, "D", granted()}, // A's call has left the window
-				{time.Hour, "E", queued(1, time.Minute)},
+				{3 * time.Minute, "D", queued(1, 57*time.Minute+m)},
+				{5 * time.Minute, "D", queued(1, 55*time.Minute+m)},
+				{59*time.Minute + 59*s, "D", queued(1, s+m)},
+				{time.Hour + m, "D", granted()}, // A's call has left the window
+				{time.Hour + m, "E", queued(1, time.Minute)}, // B (at 1m) leaves at 61m2s
 			},
 		},
 		{
@@ -142,8 +143,8 @@ func TestLimiterTake(t *testing.T) {
 			limits: mde.Limits{PerMinute: 1, PerHour: 1},
 			steps: []take{
 				{0, "A", granted()},
-				{time.Hour - time.Millisecond, "B", queued(1, time.Millisecond)},
-				{time.Hour, "B", granted()},
+				{time.Hour + m - time.Millisecond, "B", queued(1, time.Millisecond)},
+				{time.Hour + m, "B", granted()},
 			},
 		},
 	}
@@ -169,8 +170,8 @@ func TestLimiterLeave(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		runTakes(t, db, mde.Limits{PerMinute: 1, PerHour: 120}, []take{
 			{0, "A", granted()},
-			{0, "B", queued(1, time.Minute)},
-			{0, "C", queued(2, 2*time.Minute)},
+			{0, "B", queued(1, time.Minute+mde.WindowMargin)},
+			{0, "C", queued(2, 2*(time.Minute+mde.WindowMargin))},
 		}, nil)
 		ctx := context.Background()
 		lim := db.Limiter(mde.Limits{PerMinute: 1, PerHour: 120}, func() time.Time {
@@ -186,7 +187,7 @@ func TestLimiterLeave(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Take: %v", err)
 		}
-		if want := queued(1, 59*time.Second); got != want {
+		if want := queued(1, 59*time.Second+mde.WindowMargin); got != want {
 			t.Errorf("after B left, Take(C) = %+v, want %+v", got, want)
 		}
 		if _, err := lim.Take(ctx, ""); err == nil {
@@ -320,4 +321,32 @@ func TestLimiterMatchesMemoryLimiter(t *testing.T) {
 func memLen(m *mde.MemoryLimiter) int {
 	n, _ := m.QueueLen(context.Background())
 	return n
+}
+
+// Clocks disagree (replicas) or a Take read its clock before waiting for the
+// lock: a call stamped later than "now" still counts. Found by bench/economy.
+func TestLimiterCountsCallsStampedLater(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		base := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+		offsets := []time.Duration{0, 10 * time.Millisecond, 5 * time.Millisecond, 2 * time.Millisecond}
+		i := 0
+		lim := db.Limiter(mde.Limits{PerMinute: 2, PerHour: 120}, func() time.Time {
+			now := base.Add(offsets[min(i, len(offsets)-1)])
+			i++
+			return now
+		})
+		granted := 0
+		for _, key := range []string{"A", "B", "C", "D"} {
+			s, err := lim.Take(context.Background(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Granted {
+				granted++
+			}
+		}
+		if granted != 2 {
+			t.Errorf("%d of 4 Takes granted at 2/min with skewed clocks, want 2", granted)
+		}
+	})
 }

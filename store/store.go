@@ -86,6 +86,11 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	if !strings.Contains(dsn, "foreign_keys") {
 		dsn += sep + "_pragma=foreign_keys(1)"
 	}
+	if !strings.Contains(dsn, "_txlock") {
+		// BEGIN IMMEDIATE: a transaction holds the write lock from its start,
+		// so read-then-write transactions (the limiter's) serialise across processes.
+		dsn += "&_txlock=immediate"
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)

@@ -71,6 +71,11 @@ func NewMetrics() *Metrics {
 		m.commands, m.ack, m.defenderCalls, m.defenderTime, m.limiterQueue, m.limiterWait,
 		m.deliveries, m.deliveredBytes, m.approvals, m.jobFailures,
 	)
+	// Job kinds are known: show their failure counters at 0 from the start,
+	// so a rate() alert has a series before the first failure.
+	for _, job := range []string{"request", "fetch", "sweep"} {
+		m.jobFailures.WithLabelValues(job)
+	}
 	return m
 }
 

@@ -70,7 +70,7 @@ func TestMetricsIndependent(t *testing.T) {
 	a.JobFailure("sweep")
 	rec := httptest.NewRecorder()
 	b.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	if strings.Contains(rec.Body.String(), `mdebot_job_failures_total{job="sweep"}`) {
+	if !strings.Contains(rec.Body.String(), `mdebot_job_failures_total{job="sweep"} 0`) {
 		t.Error("a metric of one Metrics shows up in another")
 	}
 }

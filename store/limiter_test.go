@@ -134,7 +134,7 @@ func TestLimiterTake(t *testing.T) {
 				{3 * time.Minute, "D", queued(1, 57*time.Minute+m)},
 				{5 * time.Minute, "D", queued(1, 55*time.Minute+m)},
 				{59*time.Minute + 59*s, "D", queued(1, s+m)},
-				{time.Hour + m, "D", granted()}, // A's call has left the window
+				{time.Hour + m, "D", granted()},              // A's call has left the window
 				{time.Hour + m, "E", queued(1, time.Minute)}, // B (at 1m) leaves at 61m2s
 			},
 		},

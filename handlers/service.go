@@ -39,7 +39,7 @@ type Options struct {
 	LinksPerMinute int
 
 	// FetchGather is how long a fresh fetch waits for concurrent asks of the
-	// same action, so they share one getPackageUri call (default 2s).
+	// same action, so they share one getPackageUri call (default 1s).
 	FetchGather time.Duration
 	// LinkReuse is how long an obtained package link is reused for requests
 	// that became ready meanwhile (default 30s; the link is short-lived).
@@ -89,7 +89,7 @@ func New(opt Options) (*Service, error) {
 		opt.LinksPerMinute = 2
 	}
 	if opt.FetchGather <= 0 {
-		opt.FetchGather = 2 * time.Second
+		opt.FetchGather = time.Second
 	}
 	if opt.LinkReuse <= 0 {
 		opt.LinkReuse = 30 * time.Second

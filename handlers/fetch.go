@@ -55,9 +55,14 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 		s.release(ctx, pending, nil)
 		return next, nil
 	}
-	got := s.now()
+	got, caller := s.now(), pending[0].User // packageLink used pending[0]'s token
 	for len(pending) > 0 {
 		for _, r := range pending {
+			if r.User != caller {
+				// Defender checked this requester's access to the action, not
+				// their right to download: the trail says whose call it was.
+				s.auditReq(ctx, r, r.User, "package.shared", "ok", "link obtained with <@"+caller+">'s token")
+			}
 			s.deliver(ctx, r, link)
 		}
 		if s.now().Sub(got) > s.opt.LinkReuse {

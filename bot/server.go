@@ -48,6 +48,9 @@ type Options struct {
 	Now func() time.Time
 	// HTTPClient posts click replies to Slack's response_url; default a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// MaxBackground bounds the acknowledged work running at once (default 16);
+	// more waits its turn, so a burst of commands cannot starve the acks.
+	MaxBackground int
 }
 
 // maxBody caps a Slack request body; slash commands and clicks are a few KiB.
@@ -69,6 +72,7 @@ type Server struct {
 	mu         sync.Mutex
 	closed     bool
 	work       sync.WaitGroup
+	slots      chan struct{} // one per background unit running
 }
 
 // NewServer builds a Server; it does not listen (serve Handler() with an http.Server).
@@ -92,6 +96,10 @@ func NewServer(o Options) *Server {
 		s.allowed[o.OwnTeam] = true
 	}
 	s.workCtx, s.cancelWork = context.WithCancel(context.Background())
+	if s.o.MaxBackground <= 0 {
+		s.o.MaxBackground = 16
+	}
+	s.slots = make(chan struct{}, s.o.MaxBackground)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", s.serveCommand)
@@ -146,6 +154,12 @@ func (s *Server) begin() bool {
 func (s *Server) background(log *slog.Logger, f func(ctx context.Context)) {
 	go func() {
 		defer s.work.Done()
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+		case <-s.workCtx.Done():
+			return
+		}
 		defer func() {
 			// A panicking handler must not take the process (and every other
 			// analyst's request) down with it.

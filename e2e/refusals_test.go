@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strings"
@@ -148,4 +149,36 @@ func TestSignatureRefusals(t *testing.T) {
 	if n := len(e.MDE.Requests()); n != 0 {
 		t.Errorf("refused requests caused %d Defender calls", n)
 	}
+}
+
+// Defender's 403 for an analyst without the role reaches them in plain words
+// with what to do, and nothing is fetched.
+func TestForbiddenAnalystIsTold(t *testing.T) {
+	e, _ := start(t, demo.Options{MDE: func(o *mdetest.Options) {
+		allow := o.Authorize
+		o.Authorize = func(token, method, path string) int {
+			if strings.Contains(jwtPayload(token), "carol@contoso.com") {
+				return 403
+			}
+			return allow(token, method, path)
+		}
+	}})
+	login(t, e, demo.Carol)
+	id := addAction(e, "7f3c2a10-5b7e-4a8e-9b1d-2c3d4e5f6a09")
+	mark := e.Mark()
+	command(t, e, demo.Carol, demo.ChanUpload, id)
+	waitEvent(t, e, mark, "the refusal", privateTo(demo.Carol, "Defender refused this as you", "Alerts investigation", "Ask your Defender administrator"))
+	if n := len(e.MDE.PackageURICalls()); n != 0 {
+		t.Errorf("getPackageUri called %d times", n)
+	}
+}
+
+// jwtPayload decodes the claims of an (unsigned, fake) JWT for matching.
+func jwtPayload(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) < 2 {
+		return ""
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	return string(b)
 }

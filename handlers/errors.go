@@ -61,16 +61,19 @@ func (s *Service) explain(ctx context.Context, err error, attrs ...any) string {
 }
 
 // defenderText is a Defender failure in plain words, keeping Defender's own
-// message and correlation id.
+// message and correlation id, and saying what to do next.
 func defenderText(e *mde.Error) string {
-	var s string
+	var s, next string
+	says := e.Message
 	switch e.Kind {
 	case mde.KindForbidden:
-		s = "Defender refused: you lack the Defender role (Alerts investigation) or access to this device's device group."
+		// mde's message names the missing role or device-group access, then Defender's words.
+		s, says = "Defender refused this as you: "+e.Message+".", ""
+		next = "Ask your Defender administrator for the Alerts investigation role and access to the device's group."
 	case mde.KindUnauthorized:
-		s = "Defender rejected your sign-in token: run the login command again."
+		s, next = "Defender rejected your sign-in token.", "Run the login command again."
 	case mde.KindNotFound:
-		s = "Defender does not know this action or device."
+		s, next = "Defender does not know this action or device (or you cannot see it).", "Check the ID in the Defender portal."
 	case mde.KindNotReady:
 		s = "The package is not ready yet."
 	case mde.KindAlreadyRunning:
@@ -78,23 +81,24 @@ func defenderText(e *mde.Error) string {
 	case mde.KindRateLimited:
 		s = fmt.Sprintf("Defender is throttling requests; retry in about %s.", e.RetryAfter.Round(time.Second))
 	case mde.KindServer:
-		s = "Defender is not answering properly right now."
+		s, next = "Defender is not answering properly right now.", "Try again in a few minutes."
 	case mde.KindInvalidInput:
 		return e.Message
 	case mde.KindRefusedURL:
-		return "Defender returned a package link this bot does not trust (not https, or a host outside mde.download_hosts); it was not fetched."
+		return "Defender returned a package link this bot does not trust (not https, or a host outside mde.download_hosts); it was not fetched. Tell the bot's operators."
 	case mde.KindTooLarge:
 		return "The package is larger than this bot accepts (mde.max_package_size)."
 	default:
 		s = "Defender answered unexpectedly."
 	}
-	if e.Message != "" && e.Kind != mde.KindForbidden {
-		s += " Defender says: " + e.Message
-	} else if e.Message != "" {
-		s += " (" + e.Message + ")"
+	if says != "" {
+		s += " Defender says: " + says
 	}
 	if e.CorrelationID != "" {
 		s += " (ref " + e.CorrelationID + ")"
+	}
+	if next != "" {
+		s += " " + next
 	}
 	return s
 }

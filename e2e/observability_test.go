@@ -65,12 +65,21 @@ func runEverything(t *testing.T, e *demo.Env) string {
 	return m[1]
 }
 
-// One request id runs through the logs from the Slack request to the delivery.
-func TestRequestIDThroughLogs(t *testing.T) {
+// One run of every delivery mode (about a minute at Defender's 2 calls a
+// minute), then what operators rely on: the request id in the logs, the
+// metrics, and no secret in the logs or the database.
+func TestObservability(t *testing.T) {
 	e, logs := start(t, demo.Options{})
 	id := runEverything(t, e)
+	t.Run("request id through the logs", func(t *testing.T) { requestIDThroughLogs(t, logs.String(), id) })
+	t.Run("metrics", func(t *testing.T) { metricsAfterRun(t, e) })
+	t.Run("secrets never leak", func(t *testing.T) { secretsNeverLeak(t, e, logs) })
+}
+
+// One request id runs through the logs from the Slack request to the delivery.
+func requestIDThroughLogs(t *testing.T, logs, id string) {
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	sc := bufio.NewScanner(strings.NewReader(logs))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var line map[string]any
@@ -91,9 +100,7 @@ func TestRequestIDThroughLogs(t *testing.T) {
 }
 
 // After a run, /metrics shows what operators watch.
-func TestMetricsAfterRun(t *testing.T) {
-	e, _ := start(t, demo.Options{})
-	runEverything(t, e)
+func metricsAfterRun(t *testing.T, e *demo.Env) {
 	resp, err := http.Get(e.BaseURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -128,9 +135,7 @@ func TestMetricsAfterRun(t *testing.T) {
 
 // Secrets audit: no token, package link credential or configured secret the
 // fakes issued or the bot was given appears in the logs or the raw database.
-func TestSecretsNeverLeak(t *testing.T) {
-	e, logs := start(t, demo.Options{})
-	runEverything(t, e)
+func secretsNeverLeak(t *testing.T, e *demo.Env, logs *syncBuffer) {
 	if err := e.Stop(); err != nil { // flush and close the database
 		t.Fatal(err)
 	}

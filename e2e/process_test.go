@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
@@ -105,5 +106,38 @@ func (p *proc) kill() {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// dumpState logs the bot's requests and River's jobs from the SQLite file,
+// to explain a failed crash test.
+func dumpState(t *testing.T, e *demo.Env) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.Dir, "mdebot.db")+"?mode=ro")
+	if err != nil {
+		t.Logf("dump: %v", err)
+		return
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`SELECT id, state, action_id, lease_owner, lease_until, updated_at, polls, queue_position FROM requests`,
+		`SELECT id, kind, state, attempt, args, scheduled_at, attempted_at FROM river_job ORDER BY id`,
+	} {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Logf("dump %q: %v", q, err)
+			continue
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			_ = rows.Scan(ptrs...)
+			t.Logf("%v", vals)
+		}
+		rows.Close()
 	}
 }

@@ -7,8 +7,10 @@ import (
 )
 
 // Command answers a slash command at once and returns the work to run after
-// the acknowledgement. It never blocks on the network or the database.
-func (s *Service) Command(_ context.Context, c Command) Ack {
+// the acknowledgement. It never waits on the network; for get and collect it
+// makes one database write, so that a crash right after the acknowledgement
+// loses no request.
+func (s *Service) Command(ctx context.Context, c Command) Ack {
 	p, err := Parse(c.Text)
 	if err != nil {
 		s.opt.Metrics.Command("invalid", "refused")
@@ -26,15 +28,19 @@ func (s *Service) Command(_ context.Context, c Command) Ack {
 		return Ack{Work: func(ctx context.Context) { s.whoami(ctx, c, rec) }}
 	case VerbStatus:
 		return Ack{Work: func(ctx context.Context) { s.status(ctx, c, rec, p.Target) }}
-	case VerbGet:
-		return Ack{
-			Reply: &Message{Header: fmt.Sprintf("Looking up action `%s`…", p.Target)},
-			Work:  func(ctx context.Context) { s.get(ctx, c, rec, p.Target) },
+	case VerbGet, VerbCollect:
+		r, err := s.receive(ctx, c, p)
+		if err != nil {
+			s.opt.Metrics.Command(p.Verb, "error")
+			return Ack{Reply: &Message{Header: "That did not work", Text: s.explain(ctx, err, "request_id", c.RequestID, "step", "receive")}}
 		}
-	case VerbCollect:
+		what := "action"
+		if p.Verb == VerbCollect {
+			what = "device"
+		}
 		return Ack{
-			Reply: &Message{Header: fmt.Sprintf("Looking up device `%s`…", p.Target)},
-			Work:  func(ctx context.Context) { s.collect(ctx, c, rec, p) },
+			Reply: &Message{Header: fmt.Sprintf("Looking up %s `%s`…", what, p.Target)},
+			Work:  func(ctx context.Context) { s.intake(ctx, r) },
 		}
 	}
 	s.opt.Metrics.Command("invalid", "refused")

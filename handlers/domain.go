@@ -37,6 +37,9 @@ const (
 type State string
 
 const (
+	// StateReceived: stored when the command was acknowledged; the policy and
+	// Defender checks have not run yet (they run at once, or after a crash).
+	StateReceived State = "received"
 	// StateAwaitingConfirmation: a collect request waiting for the requester's Confirm click.
 	StateAwaitingConfirmation State = "awaiting_confirmation"
 	// StateAwaitingApproval: waiting for approvers in the channel.
@@ -82,6 +85,9 @@ type Request struct {
 	User        string // Slack user ID of the requester
 	Kind        Kind
 	ActionID    string
+	// Target is what the requester typed: the action ID (get) or the device
+	// ID or host name (collect).
+	Target      string
 	MachineID   string
 	MachineName string
 	Comment     string

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,7 +19,7 @@ func (s *Service) tokens(team, user string) mde.TokenSource {
 
 // status shows an action's status.
 func (s *Service) status(ctx context.Context, c Command, rec Recipient, id string) {
-	if _, _, err := s.authorize(ctx, c); err != nil {
+	if _, _, err := s.authorize(ctx, c.Channel, c.ChannelName, c.User); err != nil {
 		s.fail(ctx, c, rec, VerbStatus, err)
 		return
 	}
@@ -55,66 +56,113 @@ func utcTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// get starts delivering an existing collection's package.
-func (s *Service) get(ctx context.Context, c Command, rec Recipient, id string) {
-	rule, name, err := s.authorize(ctx, c)
+// receive stores a get or collect request as it is acknowledged, so that a
+// crash before its checks ran loses nothing (the sweep picks it up).
+func (s *Service) receive(ctx context.Context, c Command, p Parsed) (*Request, error) {
+	now := s.now()
+	// The transport's correlation id (random, 64 bits) becomes the request's
+	// ID, so one id runs through the logs from Slack to the delivery.
+	id := c.RequestID
+	if len(id) < 16 {
+		id = randomHex(8)
+	}
+	kind := KindGet
+	if p.Verb == VerbCollect {
+		kind = KindCollect
+	}
+	r := &Request{
+		ID: id, Team: c.Team, Channel: c.Channel, ChannelName: c.ChannelName, User: c.User, Kind: kind,
+		Target: p.Target, Comment: p.Comment, ResponseURL: c.ResponseURL, State: StateReceived,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return r, s.opt.Store.CreateRequest(ctx, r)
+}
+
+// intake runs a received request's checks (policy, the requester's link,
+// Defender) and moves it on: to approval, to its job, to the collect
+// confirmation, or to a told failure. Run twice (after a crash), the second
+// run finds the request moved on and stops.
+func (s *Service) intake(ctx context.Context, r *Request) {
+	rule, name, err := s.authorize(ctx, r.Channel, r.ChannelName, r.User)
 	if err != nil {
-		s.fail(ctx, c, rec, VerbGet, err)
+		s.refuse(ctx, r, err)
+		return
+	}
+	if r.Kind == KindCollect {
+		s.intakeCollect(ctx, r, rule, name)
 		return
 	}
 	a, err := patiently(ctx, func(ctx context.Context) (*mde.MachineAction, error) {
-		return s.opt.Defender.GetMachineAction(ctx, s.tokens(c.Team, c.User), id)
+		return s.opt.Defender.GetMachineAction(ctx, s.tokens(r.Team, r.User), r.Target)
 	})
 	if err != nil {
-		s.fail(ctx, c, rec, VerbGet, err)
+		s.refuse(ctx, r, err)
 		return
 	}
 	if a.Type != mde.TypeCollectInvestigationPackage {
-		s.fail(ctx, c, rec, VerbGet, errorf(CodeInvalid,
+		s.refuse(ctx, r, errorf(CodeInvalid,
 			"Action `%s` is a %s action, not %s: only investigation package collections have a package.", a.ID, a.Type, mde.TypeCollectInvestigationPackage))
 		return
 	}
-	r := s.newRequest(c, rule, name, KindGet)
-	r.ActionID, r.MachineID, r.MachineName, r.LastStatus = id, a.MachineID, a.ComputerDNSName, a.Status
 	// A collection that already failed needs no approval: it ends at once.
-	s.submit(ctx, c, rec, r, rule, !a.Terminal() || a.Status == mde.StatusSucceeded)
-}
-
-// collect resolves a device and asks the requester to confirm the collection.
-func (s *Service) collect(ctx context.Context, c Command, rec Recipient, p Parsed) {
-	rule, name, err := s.authorize(ctx, c)
-	if err != nil {
-		s.fail(ctx, c, rec, VerbCollect, err)
+	approval := rule.Approval.Required && (!a.Terminal() || a.Status == mde.StatusSucceeded)
+	ok, err := s.transition(ctx, r, []State{StateReceived}, func(x *Request) {
+		x.ChannelName, x.Delivery = name, rule.Delivery
+		x.ActionID, x.MachineID, x.MachineName, x.LastStatus = a.ID, a.MachineID, a.ComputerDNSName, a.Status
+		x.State = StateApproved
+		if approval {
+			x.State = StateAwaitingApproval
+			x.RequiredApprovals = max(rule.Approval.RequiredApprovals, 1)
+			x.Approvers = rule.Approval.Approvers
+			x.ExpiresAt = s.now().Add(rule.Approval.ExpiresAfter)
+		}
+	})
+	if err != nil || !ok {
+		s.intakeLost(ctx, r, err)
 		return
 	}
+	s.auditReq(ctx, r, r.User, "request.created", string(r.State), "")
+	s.opt.Metrics.Command(string(r.Kind), "ok")
+	if r.State == StateApproved {
+		s.start(ctx, r)
+		return
+	}
+	s.askApproval(ctx, r, recipient(r))
+}
+
+// intakeCollect resolves the device and asks the requester to confirm.
+func (s *Service) intakeCollect(ctx context.Context, r *Request, rule *ChannelRule, name string) {
 	ms, err := patiently(ctx, func(ctx context.Context) ([]mde.Machine, error) {
-		return s.opt.Defender.FindMachine(ctx, s.tokens(c.Team, c.User), p.Target)
+		return s.opt.Defender.FindMachine(ctx, s.tokens(r.Team, r.User), r.Target)
 	})
 	if err != nil {
-		s.fail(ctx, c, rec, VerbCollect, err)
+		s.refuse(ctx, r, err)
 		return
 	}
 	if len(ms) > 1 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "Several devices match `%s`; nothing was started. Run `%s collect <machine-id>` with one of:", p.Target, s.opt.Command)
+		fmt.Fprintf(&b, "Several devices match `%s`; nothing was started. Run `%s collect <machine-id>` with one of:", r.Target, s.opt.Command)
 		for _, m := range ms {
 			fmt.Fprintf(&b, "\n• %s: `%s` (%s, last seen %s)", m.ComputerDNSName, m.ID, m.OSPlatform, utcTime(m.LastSeen))
 		}
-		s.fail(ctx, c, rec, VerbCollect, errorf(CodeAmbiguous, "%s", b.String()))
+		s.refuse(ctx, r, errorf(CodeAmbiguous, "%s", b.String()))
 		return
 	}
 	m := ms[0]
-	r := s.newRequest(c, rule, name, KindCollect)
-	r.MachineID, r.MachineName, r.Comment = m.ID, m.ComputerDNSName, p.Comment
-	r.State = StateAwaitingConfirmation
-	r.ExpiresAt = s.now().Add(s.opt.ConfirmTTL)
-	if err := s.opt.Store.CreateRequest(ctx, r); err != nil {
-		s.fail(ctx, c, rec, VerbCollect, err)
+	ok, err := s.transition(ctx, r, []State{StateReceived}, func(x *Request) {
+		x.ChannelName, x.Delivery = name, rule.Delivery
+		x.MachineID, x.MachineName = m.ID, m.ComputerDNSName
+		x.State, x.ExpiresAt = StateAwaitingConfirmation, s.now().Add(s.opt.ConfirmTTL)
+	})
+	if err != nil || !ok {
+		s.intakeLost(ctx, r, err)
 		return
 	}
-	s.auditReq(ctx, r, c.User, "request.created", "awaiting_confirmation", "collect "+p.Target)
+	s.auditReq(ctx, r, r.User, "request.created", "awaiting_confirmation", "collect "+r.Target)
 	s.opt.Metrics.Command(VerbCollect, "ok")
-	s.reply(ctx, rec, r.ID, Message{
+	s.reply(ctx, recipient(r), r.ID, Message{
 		Header: fmt.Sprintf("Collect an investigation package from %s?", m.ComputerDNSName),
 		Fields: []Field{
 			{Label: "Machine", Value: machineLabel(m.ComputerDNSName, m.ID)},
@@ -122,11 +170,45 @@ func (s *Service) collect(ctx context.Context, c Command, rec Recipient, p Parse
 			{Label: "Last seen", Value: utcTime(m.LastSeen)},
 			{Label: "Health", Value: m.HealthStatus},
 		},
-		Text:    commentLine(p.Comment),
+		Text:    commentLine(r.Comment),
 		Next:    "Confirm to start the collection in Defender as you. " + approvalHint(rule),
 		Buttons: []Button{{Label: "Confirm", ActionID: ActionConfirm, Value: r.ID, Style: "primary"}, {Label: "Cancel", ActionID: ActionCancel, Value: r.ID}},
 		Context: fmt.Sprintf("Request %s · this confirmation expires in %s", r.ID, s.opt.ConfirmTTL),
 	})
+}
+
+// refuse ends a received request whose checks failed, and tells the
+// requester why. A cancelled context (shutdown, job timeout) ends nothing:
+// the request stays received and is checked again.
+func (s *Service) refuse(ctx context.Context, r *Request, err error) {
+	if ctx.Err() != nil {
+		s.logger(r.ID).WarnContext(ctx, "intake interrupted; it will run again", "err", err)
+		return
+	}
+	outcome := "error"
+	var he *Error
+	if errors.As(err, &he) && (he.Code == CodeForbidden || he.Code == CodeInvalid || he.Code == CodeAmbiguous || he.Code == CodeNotFound) {
+		outcome = "refused"
+	}
+	s.opt.Metrics.Command(string(r.Kind), outcome)
+	if s.finish(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID, "user", r.User), "") {
+		if terr := s.tell(ctx, r); terr != nil {
+			s.logger(r.ID).WarnContext(ctx, "telling the refusal failed; the sweep retries", "err", terr)
+		}
+	}
+}
+
+// intakeLost logs an intake whose request moved on meanwhile (another run
+// took it) or could not be written; the sweep retries a request left received.
+func (s *Service) intakeLost(ctx context.Context, r *Request, err error) {
+	if err != nil {
+		s.logger(r.ID).ErrorContext(ctx, "intake could not record its result; the sweep retries", "err", err)
+	}
+}
+
+// recipient addresses the requester privately.
+func recipient(r *Request) Recipient {
+	return Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}
 }
 
 func commentLine(c string) string {
@@ -141,46 +223,6 @@ func approvalHint(rule *ChannelRule) string {
 		return "This channel needs approval before the package is delivered."
 	}
 	return ""
-}
-
-// newRequest builds a request for a command under a channel rule.
-func (s *Service) newRequest(c Command, rule *ChannelRule, channelName string, kind Kind) *Request {
-	now := s.now()
-	// The transport's correlation id (random, 64 bits or more) becomes the
-	// request ID, so one id runs through the logs from Slack to the delivery.
-	id := c.RequestID
-	if len(id) < 16 {
-		id = randomHex(8)
-	}
-	return &Request{
-		ID: id, Team: c.Team, Channel: c.Channel, ChannelName: channelName, User: c.User, Kind: kind,
-		Delivery: rule.Delivery, ResponseURL: c.ResponseURL, CreatedAt: now, UpdatedAt: now,
-	}
-}
-
-// submit stores a new request and either asks for approval or starts its job.
-func (s *Service) submit(ctx context.Context, c Command, rec Recipient, r *Request, rule *ChannelRule, needsApproval bool) {
-	kind := string(r.Kind)
-	if rule.Approval.Required && needsApproval {
-		r.State = StateAwaitingApproval
-		r.RequiredApprovals = max(rule.Approval.RequiredApprovals, 1)
-		r.Approvers = rule.Approval.Approvers
-		r.ExpiresAt = s.now().Add(rule.Approval.ExpiresAfter)
-	} else {
-		r.State = StateApproved
-	}
-	if err := s.opt.Store.CreateRequest(ctx, r); err != nil {
-		s.fail(ctx, c, rec, kind, err)
-		return
-	}
-	s.auditReq(ctx, r, c.User, "request.created", string(r.State), "")
-	if r.State == StateApproved {
-		s.start(ctx, r)
-		s.opt.Metrics.Command(kind, "ok")
-		return
-	}
-	s.askApproval(ctx, r, rec)
-	s.opt.Metrics.Command(kind, "ok")
 }
 
 // start queues a request's job; when that fails the sweeper queues it later.

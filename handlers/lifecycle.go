@@ -42,7 +42,7 @@ func (s *Service) save(ctx context.Context, r *Request, mutate func(*Request)) e
 }
 
 // active lists the states a request can still leave.
-var activeStates = []State{StateAwaitingConfirmation, StateAwaitingApproval, StateApproved, StateWaiting, StateReady, StateFetching}
+var activeStates = []State{StateReceived, StateAwaitingConfirmation, StateAwaitingApproval, StateApproved, StateWaiting, StateReady, StateFetching}
 
 // finish moves r to a terminal state (unless it already ended) and updates
 // its channel message. The requester is told by the request job.

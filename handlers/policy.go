@@ -95,14 +95,15 @@ func (s *Service) member(ctx context.Context, user string, ids []string) (bool, 
 	return false, nil
 }
 
-// authorize applies the channel and requester policy to a request.
-func (s *Service) authorize(ctx context.Context, c Command) (*ChannelRule, string, error) {
-	rule, name, err := s.channelRule(ctx, c.Channel)
+// authorize applies the channel and requester policy to user asking in
+// channel; channelName is Slack's hint, used when no glob needed the name.
+func (s *Service) authorize(ctx context.Context, channel, channelName, user string) (*ChannelRule, string, error) {
+	rule, name, err := s.channelRule(ctx, channel)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(s.opt.Policy.Requesters) > 0 {
-		ok, err := s.member(ctx, c.User, s.opt.Policy.Requesters)
+		ok, err := s.member(ctx, user, s.opt.Policy.Requesters)
 		if err != nil {
 			return nil, "", err
 		}
@@ -111,7 +112,7 @@ func (s *Service) authorize(ctx context.Context, c Command) (*ChannelRule, strin
 		}
 	}
 	if name == "" {
-		name = c.ChannelName
+		name = channelName
 	}
 	return rule, name, nil
 }

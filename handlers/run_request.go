@@ -26,6 +26,12 @@ func (s *Service) RunRequest(ctx context.Context, id string) (Next, error) {
 		switch {
 		case r.State.Terminal():
 			return Next{}, s.tell(ctx, r)
+		case r.State == StateReceived:
+			// The process that acknowledged it died before the checks ran.
+			s.intake(ctx, r)
+			if r.State == StateReceived {
+				return Next{}, ctx.Err() // interrupted again: retry
+			}
 		case r.State == StateApproved:
 			next, err := s.begin(ctx, r)
 			if err != nil || next.After > 0 {

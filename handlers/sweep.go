@@ -25,6 +25,12 @@ func (s *Service) Sweep(ctx context.Context) error {
 	recover := map[string]string{} // action -> epoch
 	for _, r := range rs {
 		switch r.State {
+		case StateReceived:
+			// Normally checked within seconds of the acknowledgement; one left
+			// this long lost its process.
+			if now.Sub(r.UpdatedAt) > time.Minute {
+				s.start(ctx, r)
+			}
 		case StateAwaitingApproval:
 			if now.After(r.ExpiresAt) {
 				s.expire(ctx, r, fmt.Sprintf("No approver decided within %s (approval.expires_after); nothing was fetched.", roundDuration(r.ExpiresAt.Sub(r.CreatedAt))))

@@ -21,7 +21,7 @@ var requestColumns = []string{
 	"machine_id", "machine_name", "comment", "delivery", "response_url", "state",
 	"detail", "last_status", "message_ts", "required_approvals", "approvers",
 	"expires_at", "wait_deadline", "polls", "queue_position", "lease_owner",
-	"lease_until", "sha256", "bytes", "created_at", "updated_at", "told_at", "version",
+	"lease_until", "sha256", "bytes", "created_at", "updated_at", "told_at", "target", "version",
 }
 
 var (
@@ -68,7 +68,7 @@ func requestArgs(r *handlers.Request) ([]any, error) {
 		redactURLs(r.Detail), r.LastStatus, r.MessageTS, r.RequiredApprovals, string(js),
 		toMillis(r.ExpiresAt), toMillis(r.WaitDeadline), r.Polls, r.QueuePosition, r.LeaseOwner,
 		toMillis(r.LeaseUntil), r.SHA256, r.Bytes, toMillis(r.CreatedAt), toMillis(r.UpdatedAt),
-		toMillis(r.ToldAt), r.Version,
+		toMillis(r.ToldAt), r.Target, r.Version,
 	}, nil
 }
 
@@ -85,7 +85,7 @@ func scanRequest(row rowScanner) (*handlers.Request, error) {
 		&r.MachineID, &r.MachineName, &r.Comment, &delivery, &r.ResponseURL, &state,
 		&r.Detail, &r.LastStatus, &r.MessageTS, &r.RequiredApprovals, &approvers,
 		&expires, &deadline, &r.Polls, &r.QueuePosition, &r.LeaseOwner,
-		&lease, &r.SHA256, &r.Bytes, &created, &updated, &told, &r.Version)
+		&lease, &r.SHA256, &r.Bytes, &created, &updated, &told, &r.Target, &r.Version)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func (s *Service) decide(ctx context.Context, c Click, rec Recipient, r *Request
 	}
 	s.updateCard(ctx, r)
 	s.start(ctx, r)
-	s.reply(ctx, Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}, r.ID, Message{
+	s.reply(ctx, recipient(r), r.ID, Message{
 		Header: "Your request was approved",
 		Text:   fmt.Sprintf("Approved by <@%s>. The bot now works on it as you; you will be told when the package is delivered.", c.User),
 		Fields: s.requestFields(r),

@@ -85,7 +85,7 @@ func slackSafeURL(u string) string {
 // as a DM after a wait since ephemeral messages vanish.
 func (s *Service) deliverPrivately(ctx context.Context, r *Request, link mde.PackageURL, reason string) (delivered, error) {
 	m := s.linkMessage(r, link, false, reason)
-	rec := Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}
+	rec := recipient(r)
 	if err := s.opt.Messenger.Private(ctx, rec, m); err != nil {
 		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
 			return delivered{}, errors.Join(err, derr)

@@ -195,7 +195,7 @@ func (s *Service) queued(ctx context.Context, rs []*Request, slot mde.Slot) {
 			}
 		}
 		if first {
-			s.reply(ctx, Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}, r.ID, Message{
+			s.reply(ctx, recipient(r), r.ID, Message{
 				Header: "Your package request is " + detail,
 				Text:   fmt.Sprintf("Defender hands out at most %d package links a minute; requests are served in order. You will be told when it is delivered.", s.opt.LinksPerMinute),
 				Fields: s.requestFields(r),

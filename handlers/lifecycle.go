@@ -80,7 +80,7 @@ func (s *Service) tell(ctx context.Context, r *Request) error {
 		return nil
 	}
 	m := s.outcomeMessage(r)
-	rec := Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}
+	rec := recipient(r)
 	if err := s.opt.Messenger.Private(ctx, rec, m); err != nil {
 		// Ephemeral and response_url both failed: a DM is the last way to reach them.
 		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {

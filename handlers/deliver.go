@@ -90,7 +90,7 @@ func (s *Service) deliverPrivately(ctx context.Context, r *Request, link mde.Pac
 		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
 			return delivered{}, errors.Join(err, derr)
 		}
-	} else if s.now().Sub(r.CreatedAt) > s.opt.PollInterval {
+	} else if s.now().Sub(r.CreatedAt) > dmAfter {
 		s.dm(ctx, r.Team, r.User, r.ID, m)
 	}
 	return delivered{mode: DeliveryLink, detail: reason}, nil

@@ -152,10 +152,10 @@ func (s *Service) refuse(ctx context.Context, r *Request, err error) {
 		outcome = "refused"
 	}
 	s.opt.Metrics.Command(string(r.Kind), outcome)
+	// Only the request's job tells (River runs one at a time per request), so
+	// an intake run twice after a crash cannot tell twice.
 	if s.finish(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID, "user", r.User), "") {
-		if terr := s.tell(ctx, r); terr != nil {
-			s.logger(r.ID).WarnContext(ctx, "telling the refusal failed; the sweep retries", "err", terr)
-		}
+		s.start(ctx, r)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // transition applies mutate to r and writes it while r is in one of from (any
@@ -73,8 +74,14 @@ func (s *Service) updateCard(ctx context.Context, r *Request) {
 	}
 }
 
+// dmAfter: an outcome told this long after the ask also goes to a DM, since
+// the requester may no longer be looking at the channel, and ephemeral
+// messages do not persist.
+const dmAfter = 30 * time.Second
+
 // tell informs the requester of a terminal state, once; ToldAt records it.
-// A crash between the message and the record can repeat the message, never skip it.
+// Only the request's job calls it (one run at a time per request). A crash
+// between the message and the record can repeat the message, never skip it.
 func (s *Service) tell(ctx context.Context, r *Request) error {
 	if !r.ToldAt.IsZero() {
 		return nil
@@ -86,7 +93,7 @@ func (s *Service) tell(ctx context.Context, r *Request) error {
 		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
 			return fmt.Errorf("tell requester: %w", errors.Join(err, derr))
 		}
-	} else if s.now().Sub(r.CreatedAt) > s.opt.PollInterval {
+	} else if s.now().Sub(r.CreatedAt) > dmAfter {
 		// Ephemeral messages vanish; after a wait the outcome also goes to a DM.
 		s.dm(ctx, r.Team, r.User, r.ID, m)
 	}

@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (a *App, err error)
 	hopt := handlers.Options{
 		Store: a.db, Limiter: a.db.Limiter(mde.Limits{PerMinute: cfg.MDE.PackageURILimit.PerMinute, PerHour: cfg.MDE.PackageURILimit.PerHour}, o.Now),
 		Defender: defender, Identity: a.ident, Messenger: a.slack, Directory: a.slack, Jobs: a.queue, Metrics: a.metrics,
-		Policy: policy(cfg), Logger: a.log.With("component", "handlers"), Command: cfg.Slack.Command, Flow: cfg.Identity.Flow,
+		Policy: policy(cfg), Logger: a.log.With("component", "handlers"), Command: cfg.Slack.Command,
 		PollInterval: cfg.MDE.PollInterval, WaitTimeout: cfg.MDE.WaitTimeout, MaxPackageSize: cfg.MDE.MaxPackageSize, Now: o.Now,
 		LinksPerMinute: cfg.MDE.PackageURILimit.PerMinute,
 	}

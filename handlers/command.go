@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -57,12 +56,7 @@ func (s *Service) reply(ctx context.Context, rec Recipient, requestID string, m 
 
 // fail tells the requester why a command could not be carried out and counts it.
 func (s *Service) fail(ctx context.Context, c Command, rec Recipient, kind string, err error) {
-	outcome := "error"
-	var he *Error
-	if errors.As(err, &he) && (he.Code == CodeForbidden || he.Code == CodeInvalid || he.Code == CodeAmbiguous || he.Code == CodeNotFound) {
-		outcome = "refused"
-	}
-	s.opt.Metrics.Command(kind, outcome)
+	s.opt.Metrics.Command(kind, outcomeOf(err))
 	s.reply(ctx, rec, c.RequestID, Message{
 		Header: "That did not work",
 		Text:   s.explain(ctx, err, "request_id", c.RequestID, "command", kind, "user", c.User),

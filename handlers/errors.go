@@ -17,8 +17,6 @@ import (
 const (
 	CodeInvalid   = "invalid"   // the command or an identifier is malformed
 	CodeForbidden = "forbidden" // policy refuses this channel or user
-	CodeNotFound  = "not_found"
-	CodeConflict  = "conflict" // the request is no longer in a state that allows this
 	CodeAmbiguous = "ambiguous"
 )
 
@@ -32,6 +30,16 @@ func (e *Error) Error() string { return e.Message }
 
 func errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// outcomeOf is the metrics outcome of a failed command: "refused" for the
+// use cases' own refusals, "error" for everything else.
+func outcomeOf(err error) string {
+	var he *Error
+	if errors.As(err, &he) && (he.Code == CodeForbidden || he.Code == CodeInvalid || he.Code == CodeAmbiguous) {
+		return "refused"
+	}
+	return "error"
 }
 
 // notLinkedText is what every "no usable link" case tells the user.

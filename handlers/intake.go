@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -146,12 +145,7 @@ func (s *Service) refuse(ctx context.Context, r *Request, err error) {
 		s.logger(r.ID).WarnContext(ctx, "intake interrupted; it will run again", "err", err)
 		return
 	}
-	outcome := "error"
-	var he *Error
-	if errors.As(err, &he) && (he.Code == CodeForbidden || he.Code == CodeInvalid || he.Code == CodeAmbiguous || he.Code == CodeNotFound) {
-		outcome = "refused"
-	}
-	s.opt.Metrics.Command(string(r.Kind), outcome)
+	s.opt.Metrics.Command(string(r.Kind), outcomeOf(err))
 	// Only the request's job tells (River runs one at a time per request), so
 	// an intake run twice after a crash cannot tell twice.
 	if s.finish(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID, "user", r.User), "") {

@@ -28,8 +28,6 @@ type Options struct {
 
 	// Command is the slash command as users type it (slack.command).
 	Command string
-	// Flow is identity.flow, for the login texts.
-	Flow string
 	// PollInterval and WaitTimeout are mde.poll_interval and mde.wait_timeout.
 	PollInterval time.Duration
 	WaitTimeout  time.Duration

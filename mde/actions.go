@@ -35,15 +35,7 @@ func (c *Client) GetMachineAction(ctx context.Context, ts TokenSource, id string
 	if err != nil {
 		return nil, err
 	}
-	var w wireAction
-	if err := decode(ep, r, &w); err != nil {
-		return nil, err
-	}
-	if w.ID == "" {
-		return nil, &Error{Kind: KindInvalidResponse, Endpoint: ep, HTTPStatus: r.status, Message: "answer has no action id"}
-	}
-	a := w.action()
-	return &a, nil
+	return decodeAction(ep, r)
 }
 
 // GetPackageURI asks for the package link of a succeeded collection (GET
@@ -137,15 +129,7 @@ func (c *Client) CollectInvestigationPackage(ctx context.Context, ts TokenSource
 	if err != nil {
 		return nil, err
 	}
-	var w wireAction
-	if err := decode(ep, r, &w); err != nil {
-		return nil, err
-	}
-	if w.ID == "" {
-		return nil, &Error{Kind: KindInvalidResponse, Endpoint: ep, HTTPStatus: r.status, Message: "answer has no action id"}
-	}
-	a := w.action()
-	return &a, nil
+	return decodeAction(ep, r)
 }
 
 // ODataQuote makes s an OData string literal: single quotes doubled, wrapped in '...'.
@@ -167,4 +151,17 @@ func filterQuery(filter string) string {
 		return ""
 	}
 	return "$filter=" + strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")
+}
+
+// decodeAction parses one MachineAction answer, which must carry an id.
+func decodeAction(ep string, r *apiReply) (*MachineAction, error) {
+	var w wireAction
+	if err := decode(ep, r, &w); err != nil {
+		return nil, err
+	}
+	if w.ID == "" {
+		return nil, &Error{Kind: KindInvalidResponse, Endpoint: ep, HTTPStatus: r.status, Message: "answer has no action id"}
+	}
+	a := w.action()
+	return &a, nil
 }

@@ -181,17 +181,19 @@ func (s *script) summary(ctx context.Context) error {
 
 // hasButton reports whether a message carries a button with this action id.
 func hasButton(ev slackfake.Event, actionID string) bool {
-	_, ok := button(ev, actionID)
+	_, ok := Button(ev, actionID)
 	return ok
 }
 
 // buttonValue is the value of the button with this action id.
 func buttonValue(ev slackfake.Event, actionID string) string {
-	v, _ := button(ev, actionID)
+	v, _ := Button(ev, actionID)
 	return v
 }
 
-func button(ev slackfake.Event, actionID string) (value string, ok bool) {
+// Button finds the button with this action id in a message's blocks and
+// returns its value (tests press buttons with it).
+func Button(ev slackfake.Event, actionID string) (value string, ok bool) {
 	var raw json.RawMessage
 	switch {
 	case ev.Message != nil:

@@ -78,7 +78,7 @@ func TestCrashDuringApprovalAndWait(t *testing.T) {
 	time.Sleep(time.Second)
 	before := len(e.MDE.PackageURIServed())
 	p.kill()
-	p = serve(t, e, cfg, e.BaseURL)
+	serve(t, e, cfg, e.BaseURL) // the cleanup stops it
 	// The dead process's claim lapses (60 s lease), then a sweep (every 30 s)
 	// starts a recovery fetch: a new link, one upload.
 	waitEventFor(t, e, mark, 150*time.Second, "delivery after the crash mid-fetch", func(ev slackfake.Event) bool {

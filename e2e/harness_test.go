@@ -144,39 +144,14 @@ func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(
 
 // hasButton reports whether a message carries a button with this action id.
 func hasButton(ev slackfake.Event, actionID string) bool {
-	_, ok := button(ev, actionID)
+	_, ok := demo.Button(ev, actionID)
 	return ok
 }
 
 // buttonValue is the value of the button with this action id.
 func buttonValue(ev slackfake.Event, actionID string) string {
-	v, _ := button(ev, actionID)
+	v, _ := demo.Button(ev, actionID)
 	return v
-}
-
-func button(ev slackfake.Event, actionID string) (string, bool) {
-	var raw json.RawMessage
-	switch {
-	case ev.Message != nil:
-		raw = ev.Message.Blocks
-	case ev.Response != nil:
-		raw = ev.Response.Blocks
-	}
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	_ = json.Unmarshal(raw, &blocks)
-	for _, b := range blocks {
-		for _, el := range b.Elements {
-			if el.ActionID == actionID {
-				return el.Value, true
-			}
-		}
-	}
-	return "", false
 }
 
 // textOf is a message's fallback text and its blocks' JSON with Go's HTML

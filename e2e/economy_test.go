@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mdebot/mdebot/bot/slackfake"
 	"github.com/mdebot/mdebot/demo"
+	"github.com/mdebot/mdebot/store"
 )
 
 // Twenty concurrent asks for one action share one getPackageUri call, and
@@ -40,5 +43,25 @@ func TestConcurrentAsksShareOneCall(t *testing.T) {
 	})
 	if n := len(e.MDE.PackageURICalls()); n != 1 {
 		t.Errorf("getPackageUri called %d times for 20 concurrent asks, want 1", n)
+	}
+	// The audit trail says whose call served the others: 5 asks per user, one
+	// user's token made the call, so 15 requests were served by another's call.
+	db, err := store.Open(deadline(t, 10e9), store.DriverSQLite, "file:"+filepath.Join(e.Dir, "mdebot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	events, err := db.ListAudit(deadline(t, 10e9), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := 0
+	for _, ev := range events {
+		if ev.Event == "package.shared" {
+			shared++
+		}
+	}
+	if shared != 15 {
+		t.Errorf("%d package.shared audit events, want 15", shared)
 	}
 }

@@ -74,6 +74,12 @@ func TestPolicyRefusals(t *testing.T) {
 	waitEvent(t, e, mark, "the channel refusal", privateTo(demo.Alice, "not one where investigation packages may be requested"))
 	command(t, e, demo.Carol, demo.ChanUpload, id)
 	waitEvent(t, e, mark, "the requester refusal", privateTo(demo.Carol, "not among the people allowed"))
+	infos := len(e.Slack.Calls("conversations.info"))
+	command(t, e, demo.Alice, "D0ALICEDM", id)
+	waitEvent(t, e, mark, "the direct-message refusal", privateTo(demo.Alice, "not in direct messages"))
+	if n := len(e.Slack.Calls("conversations.info")); n != infos {
+		t.Errorf("a direct message was looked up with conversations.info (%d calls)", n-infos)
+	}
 	if n := len(e.MDE.Requests()); n != 0 {
 		t.Errorf("Defender saw %d requests for refused requests", n)
 	}

@@ -85,11 +85,12 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	}
 	if !strings.Contains(dsn, "foreign_keys") {
 		dsn += sep + "_pragma=foreign_keys(1)"
+		sep = "&"
 	}
 	if !strings.Contains(dsn, "_txlock") {
 		// BEGIN IMMEDIATE: a transaction holds the write lock from its start,
 		// so read-then-write transactions (the limiter's) serialise across processes.
-		dsn += "&_txlock=immediate"
+		dsn += sep + "_txlock=immediate"
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

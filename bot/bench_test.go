@@ -17,8 +17,8 @@ import (
 func BenchmarkHTTPAck(b *testing.B) {
 	env := newHTTPEnv(b, nil)
 	env.h.setCommand(func(c handlers.Command) handlers.Ack {
-		return handlers.Ack{Reply: &handlers.Message{Header: "Status of " + c.Text, Text: "Looking it up.",
-			Fields: []handlers.Field{{Label: "Action", Value: c.Text}}}}
+		return handlers.Ack{Reply: &handlers.Message{Header: handlers.T("Status of " + c.Text), Text: handlers.T("Looking it up."),
+			Fields: []handlers.Field{{Label: "Action", Value: handlers.T(c.Text)}}}}
 	})
 	body := []byte(slackfake.CommandForm(env.command("status 7c2a1c4e-1c8a-4b7e-9f57-0a3c5d6e7f80")).Encode())
 	client := &http.Client{}

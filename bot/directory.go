@@ -14,20 +14,11 @@ func (s *Slack) ChannelName(ctx context.Context, channel string) (string, error)
 	if channel == "" {
 		return "", errors.New("channel name: no channel ID")
 	}
-	if name, ok := s.channels.get(channel); ok {
-		return name, nil
-	}
-	var ch *slack.Channel
-	err := s.call(ctx, "conversations.info", func(ctx context.Context) error {
-		var err error
-		ch, err = s.client.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
-		return err
-	})
+	c, err := s.Conversation(ctx, channel)
 	if err != nil {
 		return "", err
 	}
-	s.channels.put(channel, ch.Name)
-	return ch.Name, nil
+	return c.Name, nil
 }
 
 // GroupMembers returns the user IDs of a user group (usergroups.users.list, cached).
@@ -57,12 +48,7 @@ func (s *Slack) UserEmail(ctx context.Context, team, user string) (string, error
 	if user == "" {
 		return "", errors.New("user email: no user ID")
 	}
-	var u *slack.User
-	err := s.call(ctx, "users.info", func(ctx context.Context) error {
-		var err error
-		u, err = s.client.GetUserInfoContext(ctx, user)
-		return err
-	})
+	u, err := s.userInfo(ctx, user)
 	if err != nil {
 		return "", err
 	}
@@ -70,4 +56,15 @@ func (s *Slack) UserEmail(ctx context.Context, team, user string) (string, error
 		return "", fmt.Errorf("slack user %s has no email in their profile (or the app lacks users:read.email)", user)
 	}
 	return u.Profile.Email, nil
+}
+
+// userInfo calls users.info, uncached.
+func (s *Slack) userInfo(ctx context.Context, user string) (*slack.User, error) {
+	var u *slack.User
+	err := s.call(ctx, "users.info", func(ctx context.Context) error {
+		var err error
+		u, err = s.client.GetUserInfoContext(ctx, user)
+		return err
+	})
+	return u, err
 }

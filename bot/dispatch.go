@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -17,17 +18,17 @@ import (
 
 func teamRefused() *handlers.Message {
 	return &handlers.Message{
-		Header: "This Slack workspace is not allowed to use this bot.",
-		Text:   "Ask the bot's administrators to add this workspace to slack.allowed_teams.",
+		Header: handlers.T("This Slack workspace is not allowed to use this bot."),
+		Text:   handlers.T("Ask the bot's administrators to add this workspace to slack.allowed_teams."),
 	}
 }
 
 func shuttingDown() *handlers.Message {
-	return &handlers.Message{Header: "The bot is restarting.", Text: "Please try again in a minute."}
+	return &handlers.Message{Header: handlers.T("The bot is restarting."), Text: handlers.T("Please try again in a minute.")}
 }
 
 func notConfigured() *handlers.Message {
-	return &handlers.Message{Header: "The bot is not ready.", Text: "Please try again in a minute."}
+	return &handlers.Message{Header: handlers.T("The bot is not ready."), Text: handlers.T("Please try again in a minute.")}
 }
 
 // onCommand handles a verified slash command. start is nil when there is no
@@ -41,13 +42,14 @@ func (s *Server) onCommand(ctx context.Context, sc slack.SlashCommand) (reply *h
 		User:        sc.UserID,
 		UserName:    sc.UserName,
 		Command:     sc.Command,
-		Text:        sc.Text,
+		Text:        unescapeSlack(sc.Text),
 		ResponseURL: sc.ResponseURL,
 		TriggerID:   sc.TriggerID,
 		ReceivedAt:  s.now(),
 	}
 	log := s.log.With("request_id", cmd.RequestID, "kind", "command", "team", cmd.Team,
 		"channel", cmd.Channel, "user", cmd.User, "command", cmd.Command, "text", cmd.Text)
+	cmd.ResponseURL = s.allowedResponseURL(log, cmd.ResponseURL)
 
 	switch {
 	case !s.teamAllowed(sc.TeamID, sc.EnterpriseID):
@@ -56,8 +58,8 @@ func (s *Server) onCommand(ctx context.Context, sc slack.SlashCommand) (reply *h
 	case s.o.Command != "" && sc.Command != s.o.Command:
 		log.Warn("command refused: not this bot's command", "want", s.o.Command)
 		return &handlers.Message{
-			Header: fmt.Sprintf("Unknown command %s.", sc.Command),
-			Text:   fmt.Sprintf("This bot answers %s.", s.o.Command),
+			Header: handlers.Tf("Unknown command %s.", handlers.Code(sc.Command)),
+			Text:   handlers.Tf("This bot answers %s.", handlers.Code(s.o.Command)),
 		}, nil
 	case s.o.Handler == nil:
 		log.Error("command refused: no handler configured")
@@ -73,13 +75,16 @@ func (s *Server) onCommand(ctx context.Context, sc slack.SlashCommand) (reply *h
 		s.work.Done()
 		return internalError(cmd.RequestID), nil
 	}
-	return ack.Reply, s.starter(log, ack.Work)
+	return ack.Reply, s.starter(unit{kind: kindCommand, user: userKey(cmd.Team, cmd.User)}, log, ack.Work)
 }
 
 // onClick handles a verified interaction. Replies to clicks cannot ride on the
 // acknowledgement (Slack ignores that body for block_actions), so they go to
 // the click's response_url, in the background like the work.
 func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (start func()) {
+	if cb.Type == slack.InteractionTypeMessageAction {
+		return s.onShortcut(ctx, cb)
+	}
 	if cb.Type != slack.InteractionTypeBlockActions || len(cb.ActionCallback.BlockActions) == 0 {
 		s.log.Debug("interaction ignored", "type", string(cb.Type))
 		return nil
@@ -96,6 +101,10 @@ func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (sta
 		ResponseURL: cb.ResponseURL,
 		TriggerID:   cb.TriggerID,
 	}
+	if cb.Container.Type == "view" && cb.View.Type == slack.VTHomeTab {
+		// The clicker's own Home tab (Slack shows it to them only).
+		click.Surface = handlers.SurfaceHome
+	}
 	if click.Channel == "" {
 		click.Channel = cb.Container.ChannelID
 	}
@@ -104,6 +113,7 @@ func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (sta
 	}
 	log := s.log.With("request_id", click.RequestID, "kind", "interaction", "team", click.Team,
 		"channel", click.Channel, "user", click.User, "action_id", click.ActionID, "value", click.Value)
+	click.ResponseURL = s.allowedResponseURL(log, click.ResponseURL)
 
 	var reply *handlers.Message
 	var work func(context.Context)
@@ -127,16 +137,22 @@ func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (sta
 		}
 		reply, work = ack.Reply, ack.Work
 	}
+	to := handlers.Recipient{Team: click.Team, Channel: click.Channel, User: click.User, ResponseURL: click.ResponseURL}
+	return s.replyThenWork(unit{kind: kindClick, user: userKey(click.Team, click.User)}, log, to, reply, work)
+}
+
+// replyThenWork returns the function that, after the acknowledgement, tells
+// the reply privately and runs the work, in the background; it releases the
+// begin() registration when there is neither.
+func (s *Server) replyThenWork(u unit, log *slog.Logger, to handlers.Recipient, reply *handlers.Message, work func(context.Context)) func() {
 	if reply == nil && work == nil {
 		s.work.Done()
 		return nil
 	}
 	return func() {
-		s.background(log, func(ctx context.Context) {
+		s.background(u, log, func(ctx context.Context) {
 			if reply != nil {
-				if err := postResponseURL(ctx, s.o.HTTPClient, click.ResponseURL, *reply); err != nil {
-					log.Warn("click reply not delivered", "err", err)
-				}
+				s.tellPrivately(ctx, log, s.o.Fallback, to, *reply)
 			}
 			if work != nil {
 				work(ctx)
@@ -145,14 +161,60 @@ func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (sta
 	}
 }
 
+// allowedResponseURL returns raw when it may be posted to. A response_url
+// outside slack.callback_hosts is refused here, before anything stores or
+// uses it: the refusal is logged with the host only and "" returned, so the
+// user is answered another way (ephemeral, DM).
+func (s *Server) allowedResponseURL(log *slog.Logger, raw string) string {
+	if raw == "" {
+		return ""
+	}
+	if err := s.hosts.check(raw); err != nil {
+		log.Warn("response_url refused, not contacted", "host", callbackHost(raw), "err", err)
+		return ""
+	}
+	return raw
+}
+
+// tellPrivately replies to one user: to the response_url when there is one,
+// else (or when that fails) through fallback (ephemeral, then a DM).
+func (s *Server) tellPrivately(ctx context.Context, log *slog.Logger, fallback PrivateMessenger, to handlers.Recipient, msg handlers.Message) {
+	if to.ResponseURL != "" {
+		err := postResponseURL(ctx, s.o.HTTPClient, s.hosts, to.ResponseURL, msg)
+		if err == nil {
+			return
+		}
+		log.Warn("reply to the response_url not delivered", "err", err)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+	if fallback == nil {
+		log.Warn("reply not delivered: no usable response_url and no other way to write")
+		return
+	}
+	to.ResponseURL = ""
+	if err := fallback.Private(ctx, to, msg); err != nil {
+		log.Warn("reply not delivered", "err", err)
+	}
+}
+
+// userKey is the per-user bound's key.
+func userKey(team, user string) string {
+	if user == "" {
+		return ""
+	}
+	return team + ":" + user
+}
+
 // starter returns the function that launches work after the ack; it releases
 // the begin() registration when there is nothing to run.
-func (s *Server) starter(log *slog.Logger, work func(context.Context)) func() {
+func (s *Server) starter(u unit, log *slog.Logger, work func(context.Context)) func() {
 	if work == nil {
 		s.work.Done()
 		return nil
 	}
-	return func() { s.background(log, work) }
+	return func() { s.background(u, log, work) }
 }
 
 // callHandler calls a handler, turning a panic into ok=false.
@@ -168,7 +230,15 @@ func (s *Server) callHandler(log *slog.Logger, f func() handlers.Ack) (ack handl
 
 func internalError(ref string) *handlers.Message {
 	return &handlers.Message{
-		Header: "Something went wrong.",
-		Text:   fmt.Sprintf("internal error (ref %s)", ref),
+		Header: handlers.T("Something went wrong."),
+		Text:   handlers.Tf("internal error (ref %s)", handlers.Code(ref)),
 	}
 }
+
+// slackEntities are the three characters Slack escapes in text it sends
+// (its control characters); a path or a search term holding them must reach
+// the use cases as typed.
+var slackEntities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// unescapeSlack undoes Slack's escaping of &, < and >.
+func unescapeSlack(s string) string { return slackEntities.Replace(s) }

@@ -133,7 +133,11 @@ func (h *fuzzHandler) Click(_ context.Context, c handlers.Click) handlers.Ack {
 	return handlers.Ack{}
 }
 
-func (h *fuzzHandler) LoginCallback(context.Context, string, string, string, string) handlers.Page {
+func (h *fuzzHandler) LoginCallback(context.Context, string, string, string) handlers.Page {
+	return handlers.Page{}
+}
+
+func (h *fuzzHandler) LoginConfirm(context.Context, string, string, string) handlers.Page {
 	return handlers.Page{}
 }
 
@@ -323,6 +327,15 @@ func FuzzInteractivityPayload(f *testing.F) {
 	})
 }
 
+// onCallbackHost is raw when the bot may post to it with the default
+// slack.callback_hosts, else "".
+func onCallbackHost(raw string) string {
+	if newCallbackHosts(nil).check(raw) != nil {
+		return ""
+	}
+	return raw
+}
+
 // jsonString is s as it reads back after a JSON round trip (invalid UTF-8
 // becomes U+FFFD), which is what Slack's payload can carry.
 func jsonString(t *testing.T, s string) string {
@@ -340,7 +353,8 @@ func jsonString(t *testing.T, s string) string {
 
 // FuzzInteractivityClick posts well-formed block_actions payloads with
 // arbitrary field values: each calls the handler exactly once with the same
-// user, action, value, channel, message and response_url.
+// user, action, value, channel and message, and the response_url only when
+// it is on one of Slack's callback hosts (else none).
 func FuzzInteractivityClick(f *testing.F) {
 	f.Add("U1", "C1", "1700000000.000100", "approve", "7f3c2a10", "https://hooks.slack.com/actions/T0001/1/x")
 	f.Add("", "", "", "", "", "")
@@ -362,7 +376,7 @@ func FuzzInteractivityClick(f *testing.F) {
 		want := handlers.Click{
 			Team: slackfake.DefaultTeamID, Channel: jsonString(t, channel), User: jsonString(t, user),
 			ActionID: jsonString(t, actionID), Value: jsonString(t, value), MessageTS: jsonString(t, ts),
-			ResponseURL: jsonString(t, responseURL), TriggerID: "1.2.3",
+			ResponseURL: onCallbackHost(jsonString(t, responseURL)), TriggerID: "1.2.3",
 		}
 		if code != http.StatusOK || calls != 1 {
 			t.Fatalf("well-formed click: status %d and %d handler calls, want 200 and 1", code, calls)

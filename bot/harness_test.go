@@ -21,7 +21,7 @@ type recHandler struct {
 	mu        sync.Mutex
 	commands  []handlers.Command
 	clicks    []handlers.Click
-	callbacks [][4]string
+	callbacks [][4]string // state, code, error, and the csrf of a confirmation
 	onCommand func(handlers.Command) handlers.Ack
 	onClick   func(handlers.Click) handlers.Ack
 	page      handlers.Page
@@ -62,10 +62,17 @@ func (h *recHandler) signal() {
 	}
 }
 
-func (h *recHandler) LoginCallback(_ context.Context, state, code, errCode, errDesc string) handlers.Page {
+func (h *recHandler) LoginCallback(_ context.Context, state, code, errCode string) handlers.Page {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.callbacks = append(h.callbacks, [4]string{state, code, errCode, errDesc})
+	h.callbacks = append(h.callbacks, [4]string{state, code, errCode, ""})
+	return h.page
+}
+
+func (h *recHandler) LoginConfirm(_ context.Context, state, code, csrf string) handlers.Page {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.callbacks = append(h.callbacks, [4]string{state, code, "", csrf})
 	return h.page
 }
 
@@ -118,7 +125,8 @@ func newHTTPEnv(t testing.TB, mod func(*Options)) *httpEnv {
 	fake := slackfake.New(slackfake.Options{})
 	t.Cleanup(fake.Close)
 	h := newRecHandler()
-	o := Options{SigningSecret: testSecret, OwnTeam: fake.TeamID(), Command: "/mde-package", Handler: h}
+	o := Options{SigningSecret: testSecret, OwnTeam: fake.TeamID(), Command: "/mde-package", Handler: h,
+		CallbackHosts: []string{"127.0.0.1"}} // the fake's response URLs
 	if mod != nil {
 		mod(&o)
 	}
@@ -189,7 +197,8 @@ func waitEvent(t *testing.T, fake *slackfake.Server, pred func(slackfake.Event) 
 
 func newTestSlack(t *testing.T, fake *slackfake.Server, mod func(*SlackOptions)) *Slack {
 	t.Helper()
-	o := SlackOptions{BotToken: fake.BotToken(), AppToken: fake.AppToken(), APIURL: fake.URL()}
+	o := SlackOptions{BotToken: fake.BotToken(), AppToken: fake.AppToken(), APIURL: fake.URL(),
+		CallbackHosts: []string{"127.0.0.1"}} // the fake's response and upload URLs
 	if mod != nil {
 		mod(&o)
 	}

@@ -68,8 +68,9 @@ func flush(w http.ResponseWriter) {
 }
 
 // readVerified reads the capped raw body, verifies Slack's signature over it,
-// and only then puts it back for the form parser. On failure it answers
-// (413 for an oversized body, 401 for any signature problem) and returns false.
+// checks it was not acted on before, and only then puts it back for the form
+// parser. Otherwise it answers (413 for an oversized body, 401 for any
+// signature problem, an empty 200 for a replay) and returns false.
 func (s *Server) readVerified(w http.ResponseWriter, r *http.Request) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
@@ -85,6 +86,12 @@ func (s *Server) readVerified(w http.ResponseWriter, r *http.Request) bool {
 	if err := verifySignature(r.Header, body, s.o.SigningSecret, s.now()); err != nil {
 		s.log.Warn("slack request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return false
+	}
+	if key, until := httpReplayKey(r.Header); !s.firstTime(r.Context(), key, until) {
+		// Acted on already (by this replica or another): acknowledge, do nothing.
+		s.log.Info("replayed slack request ignored", "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusOK)
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -94,7 +95,7 @@ func TestManifestModes(t *testing.T) {
 				"settings.socket_mode_enabled":         true,
 				"settings.interactivity.is_enabled":    true,
 				"features.slash_commands.0.command":    "/mde-package",
-				"features.slash_commands.0.usage_hint": "<action-id> | collect <host> [comment] | status <id> | login | logout | whoami | help",
+				"features.slash_commands.0.usage_hint": "<action-id> | collect <host> [comment] | status <id> | search <id> <term> | login | logout | whoami | help",
 			},
 			absent:  []string{"features.slash_commands.0.url", "settings.interactivity.request_url"},
 			comment: "# Socket Mode: after creating the app, make an app-level token with the connections:write",
@@ -224,7 +225,7 @@ func exerciseSlack(t *testing.T) []string {
 			if err != nil {
 				return err
 			}
-			return s.Update(ctx, "C1", ts, handlers.Message{Text: "done"})
+			return s.Update(ctx, "C1", ts, handlers.Message{Text: handlers.T("done")})
 		}},
 		{"Upload", func() error {
 			data := []byte("zip bytes")
@@ -233,6 +234,13 @@ func exerciseSlack(t *testing.T) []string {
 		{"ChannelName", func() error { _, err := s.ChannelName(ctx, "C1"); return err }},
 		{"GroupMembers", func() error { _, err := s.GroupMembers(ctx, "S1"); return err }},
 		{"UserEmail", func() error { _, err := s.UserEmail(ctx, fake.TeamID(), "U1"); return err }},
+		{"Member", func() error { _, err := s.Member(ctx, "U2"); return err }},
+		{"PublishHome", func() error { return s.PublishHome(ctx, "U1", nil) }},
+		{"CompleteFunction and FailFunction", func() error {
+			_, ok := fake.FunctionExecuted(slackfake.FunctionParams{CallbackID: "collect_investigation_package"})
+			_, ko := fake.FunctionExecuted(slackfake.FunctionParams{CallbackID: "collect_investigation_package"})
+			return errors.Join(s.CompleteFunction(ctx, ok.Token, ok.ID, nil), s.FailFunction(ctx, ko.Token, ko.ID, "no"))
+		}},
 	}
 	for _, st := range steps {
 		if err := st.run(); err != nil {
@@ -306,6 +314,7 @@ var sdkMethods = map[string]string{
 	"GetUploadURLExternalContext":   "files.getUploadURLExternal",
 	"CompleteUploadExternalContext": "files.completeUploadExternal",
 	"StartSocketModeContext":        "apps.connections.open",
+	"PublishViewContext":            "views.publish",
 	"UploadToURL":                   "", // POST of the bytes to upload_url
 }
 
@@ -346,6 +355,15 @@ func TestManifestScopesStatic(t *testing.T) {
 				return true
 			}
 			where := fset.Position(call.Pos()).String()
+			if sel.Sel.Name == "postMethod" && len(call.Args) > 1 {
+				// Our own Web API client (functions.go) names the method in its second argument.
+				if lit, isLit := call.Args[1].(*ast.BasicLit); isLit && lit.Kind == token.STRING {
+					found[strings.Trim(lit.Value, "`\"")] = where
+				} else {
+					t.Errorf("%s: postMethod must name its Web API method as a string literal", where)
+				}
+				return true
+			}
 			if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "socketmode" && sel.Sel.Name == "New" {
 				found["apps.connections.open"] = where
 				return true

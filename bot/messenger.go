@@ -46,14 +46,18 @@ func (s *Slack) Private(ctx context.Context, to handlers.Recipient, msg handlers
 		errs = append(errs, err)
 	}
 	if to.ResponseURL != "" {
-		err := postResponseURL(ctx, s.http, to.ResponseURL, msg)
+		err := postResponseURL(ctx, s.http, s.hosts, to.ResponseURL, msg)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return err
 		}
-		s.log.Info("response_url post failed; falling back to a DM", "user", to.User, "err", err)
+		if errors.Is(err, ErrCallbackRefused) {
+			s.log.Warn("response_url refused, not contacted; falling back to a DM", "host", callbackHost(to.ResponseURL), "user", to.User, "err", err)
+		} else {
+			s.log.Info("response_url post failed; falling back to a DM", "user", to.User, "err", err)
+		}
 		errs = append(errs, err)
 	}
 	if to.User == "" {
@@ -69,8 +73,18 @@ func (s *Slack) Private(ctx context.Context, to handlers.Recipient, msg handlers
 // DM sends msg as a direct message (conversations.open + chat.postMessage).
 // The bot token belongs to one workspace, so team is informational.
 func (s *Slack) DM(ctx context.Context, team, user string, msg handlers.Message) error {
+	ch, err := s.dmChannel(ctx, user)
+	if err != nil {
+		return err
+	}
+	_, err = s.Post(ctx, ch, "", msg)
+	return err
+}
+
+// dmChannel opens (or finds) the direct message channel with user.
+func (s *Slack) dmChannel(ctx context.Context, user string) (string, error) {
 	if user == "" {
-		return errors.New("DM: no user")
+		return "", errors.New("DM: no user")
 	}
 	var ch *slack.Channel
 	err := s.call(ctx, "conversations.open", func(ctx context.Context) error {
@@ -79,13 +93,12 @@ func (s *Slack) DM(ctx context.Context, team, user string, msg handlers.Message)
 		return err
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if ch == nil || ch.ID == "" {
-		return errors.New("slack conversations.open: no channel returned")
+		return "", errors.New("slack conversations.open: no channel returned")
 	}
-	_, err = s.Post(ctx, ch.ID, "", msg)
-	return err
+	return ch.ID, nil
 }
 
 // Post posts msg in a channel (in the thread of threadTS when set) and returns its ts.
@@ -118,6 +131,13 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, msg handlers.Mes
 // API calls wait out 429s while the byte stream, which cannot be replayed, is
 // sent once. One attempt in all: the caller retries with a fresh body.
 func (s *Slack) Upload(ctx context.Context, f handlers.Upload) error {
+	if f.Channel == "" && f.ToUser != "" {
+		ch, err := s.dmChannel(ctx, f.ToUser)
+		if err != nil {
+			return err
+		}
+		f.Channel = ch
+	}
 	switch {
 	case f.Size <= 0:
 		return fmt.Errorf("upload %q: size must be the exact byte length of the file, got %d", f.Filename, f.Size)
@@ -142,6 +162,10 @@ func (s *Slack) Upload(ctx context.Context, f handlers.Upload) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := s.hosts.check(u.UploadURL); err != nil {
+		s.log.Warn("upload_url refused, not contacted", "host", callbackHost(u.UploadURL), "file", f.Filename, "err", err)
+		return fmt.Errorf("slack upload of %q: upload_url: %w", f.Filename, err)
 	}
 	body := &exactReader{r: f.Body, want: f.Size}
 	err = s.client.UploadToURL(ctx, slack.UploadToURLParameters{UploadURL: u.UploadURL, Reader: body, Filename: f.Filename})

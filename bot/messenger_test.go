@@ -31,9 +31,9 @@ func newMessengerEnv(t *testing.T) (*slackfake.Server, *Slack) {
 }
 
 var sample = handlers.Message{
-	Header: "Package ready",
-	Text:   "Download: https://example.blob.core.windows.net/pkg.zip?sig=secret",
-	Fields: []handlers.Field{{Label: "Machine", Value: "host-1"}},
+	Header: handlers.T("Package ready"),
+	Text:   handlers.T("Download: https://example.blob.core.windows.net/pkg.zip?sig=secret"),
+	Fields: []handlers.Field{{Label: "Machine", Value: handlers.T("host-1")}},
 }
 
 func TestPrivate(t *testing.T) {
@@ -155,7 +155,7 @@ func TestUnfurlOffOnEveryMessage(t *testing.T) {
 func TestPostThreadAndUpdate(t *testing.T) {
 	fake, s := newMessengerEnv(t)
 	ctx := context.Background()
-	approval := handlers.Message{Header: "Approval needed", Buttons: []handlers.Button{
+	approval := handlers.Message{Header: handlers.T("Approval needed"), Buttons: []handlers.Button{
 		{Label: "Approve", ActionID: handlers.ActionApprove, Value: "r1"},
 		{Label: "Deny", ActionID: handlers.ActionDeny, Value: "r1"},
 	}}
@@ -163,11 +163,11 @@ func TestPostThreadAndUpdate(t *testing.T) {
 	if err != nil || ts == "" {
 		t.Fatalf("Post: %q %v", ts, err)
 	}
-	reply, err := s.Post(ctx, "C1", ts, handlers.Message{Text: "in the thread"})
+	reply, err := s.Post(ctx, "C1", ts, handlers.Message{Text: handlers.T("in the thread")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(ctx, "C1", ts, handlers.Message{Header: "Approved by <@U2>"}); err != nil {
+	if err := s.Update(ctx, "C1", ts, handlers.Message{Header: handlers.Tf("Approved by %s", handlers.User("U2"))}); err != nil {
 		t.Fatal(err)
 	}
 	msgs := fake.Messages()
@@ -226,7 +226,7 @@ func TestRateLimitWaitHonoursContext(t *testing.T) {
 func TestUpload(t *testing.T) {
 	fake, s := newMessengerEnv(t)
 	ctx := context.Background()
-	thread, err := s.Post(ctx, "C1", "", handlers.Message{Header: "Collecting"})
+	thread, err := s.Post(ctx, "C1", "", handlers.Message{Header: handlers.T("Collecting")})
 	if err != nil {
 		t.Fatal(err)
 	}

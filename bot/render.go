@@ -26,14 +26,6 @@ const (
 	maxFallbackText  = 40000
 )
 
-// broadcastMentions are mrkdwn sequences that would notify a whole channel or
-// workspace; text that echoes user input must never trigger them.
-var broadcastMentions = strings.NewReplacer(
-	"<!channel", "&lt;!channel",
-	"<!here", "&lt;!here",
-	"<!everyone", "&lt;!everyone",
-)
-
 // clamp cuts s to at most n characters, marking the cut with an ellipsis.
 func clamp(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -43,8 +35,9 @@ func clamp(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// mrkdwn is a text object of already rendered mrkdwn.
 func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, broadcastMentions.Replace(s), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
 func plain(s string) *slack.TextBlockObject {
@@ -55,10 +48,10 @@ func plain(s string) *slack.TextBlockObject {
 // body, fields, the next step, one actions block of buttons, and small print.
 func renderBlocks(m handlers.Message) []slack.Block {
 	var blocks []slack.Block
-	if h := strings.TrimSpace(m.Header); h != "" {
+	if h := strings.TrimSpace(mrkdwnOf(m.Header)); h != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(clamp("*"+h+"*", maxSectionText)), nil, nil))
 	}
-	for _, chunk := range splitText(strings.TrimSpace(m.Text), maxSectionText, maxTextSections) {
+	for _, chunk := range splitText(strings.TrimSpace(mrkdwnOf(m.Text)), maxSectionText, maxTextSections) {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(chunk), nil, nil))
 	}
 	fields := m.Fields
@@ -69,15 +62,15 @@ func renderBlocks(m handlers.Message) []slack.Block {
 		end := min(start+maxFieldsPerSect, len(fields))
 		objs := make([]*slack.TextBlockObject, 0, end-start)
 		for _, f := range fields[start:end] {
-			value := f.Value
+			value := strings.TrimSpace(mrkdwnOf(f.Value))
 			if value == "" {
 				value = "-"
 			}
-			objs = append(objs, mrkdwn(clamp("*"+f.Label+"*\n"+value, maxFieldText)))
+			objs = append(objs, mrkdwn(clamp("*"+escape(f.Label)+"*\n"+value, maxFieldText)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(nil, objs, nil))
 	}
-	if n := strings.TrimSpace(m.Next); n != "" {
+	if n := strings.TrimSpace(mrkdwnOf(m.Next)); n != "" {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(clamp("*Next:* "+n, maxSectionText)), nil, nil))
 	}
 	if len(m.Buttons) > 0 {
@@ -91,7 +84,7 @@ func renderBlocks(m handlers.Message) []slack.Block {
 		}
 		blocks = append(blocks, slack.NewActionBlock("", elems...))
 	}
-	if c := strings.TrimSpace(m.Context); c != "" {
+	if c := strings.TrimSpace(mrkdwnOf(m.Context)); c != "" {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(clamp(c, maxContextText))))
 	}
 	return blocks
@@ -117,7 +110,7 @@ func renderButton(b handlers.Button) *slack.ButtonBlockElement {
 		no := orDefault(c.Deny, "Cancel")
 		btn.Confirm = slack.NewConfirmationBlockObject(
 			plain(clamp(title, maxConfirmTitle)),
-			mrkdwn(clamp(text, maxConfirmText)),
+			mrkdwn(clamp(escape(text), maxConfirmText)),
 			plain(clamp(yes, maxConfirmButton)),
 			plain(clamp(no, maxConfirmButton)),
 		)
@@ -152,33 +145,34 @@ func splitText(s string, n, limit int) []string {
 	return chunks
 }
 
-// fallbackText is the message's plain `text`: notifications, screen readers
-// and tests read it. It holds everything but the buttons.
+// fallbackText is the message's `text`: notifications, screen readers and
+// tests read it. Slack parses it as mrkdwn too, so it is rendered like the
+// blocks. It holds everything but the buttons.
 func fallbackText(m handlers.Message) string {
-	return clamp(broadcastMentions.Replace(renderLines(m, false)), maxFallbackText)
+	return clamp(renderLines(m, false, mrkdwnOf), maxFallbackText)
 }
 
 // RenderText renders m as readable plain text (the demo transcript prints it):
 // header, text, "Label: value" fields, the next step, buttons as "[Approve] [Deny]",
 // and the small print.
 func RenderText(m handlers.Message) string {
-	return renderLines(m, true)
+	return renderLines(m, true, plainOf)
 }
 
-func renderLines(m handlers.Message, buttons bool) string {
+func renderLines(m handlers.Message, buttons bool, render func(handlers.Text) string) string {
 	var lines []string
 	add := func(s string) {
 		if s = strings.TrimSpace(s); s != "" {
 			lines = append(lines, s)
 		}
 	}
-	add(m.Header)
-	add(m.Text)
+	add(render(m.Header))
+	add(render(m.Text))
 	for _, f := range m.Fields {
-		add(f.Label + ": " + f.Value)
+		add(render(handlers.T(f.Label+": ", f.Value)))
 	}
-	if m.Next != "" {
-		add("Next: " + m.Next)
+	if !m.Next.IsEmpty() {
+		add(render(handlers.T("Next: ", m.Next)))
 	}
 	if buttons && len(m.Buttons) > 0 {
 		labels := make([]string, 0, len(m.Buttons))
@@ -187,7 +181,7 @@ func renderLines(m handlers.Message, buttons bool) string {
 		}
 		add(strings.Join(labels, " "))
 	}
-	add(m.Context)
+	add(render(m.Context))
 	return strings.Join(lines, "\n")
 }
 

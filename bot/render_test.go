@@ -58,16 +58,16 @@ func renderJSON(t *testing.T, m handlers.Message) []blockJSON {
 
 func TestRenderApprovalMessage(t *testing.T) {
 	m := handlers.Message{
-		Header: "Approval needed: investigation package",
-		Text:   "<@U1> asks for the package of action `abc`.",
-		Fields: []handlers.Field{{Label: "Machine", Value: "host-1"}, {Label: "Status", Value: "InProgress"}},
-		Next:   "Two approvers must approve.",
+		Header: handlers.T("Approval needed: investigation package"),
+		Text:   handlers.Tf("%s asks for the package of action %s.", handlers.User("U1"), handlers.Code("abc")),
+		Fields: []handlers.Field{{Label: "Machine", Value: handlers.T("host-1")}, {Label: "Status", Value: handlers.T("InProgress")}},
+		Next:   handlers.T("Two approvers must approve."),
 		Buttons: []handlers.Button{
 			{Label: "Approve", ActionID: handlers.ActionApprove, Value: "req-1", Style: "primary",
 				Confirm: &handlers.Confirm{Title: "Approve?", Text: "The package holds forensic data.", Confirm: "Approve", Deny: "Back"}},
 			{Label: "Deny", ActionID: handlers.ActionDeny, Value: "req-1", Style: "danger"},
 		},
-		Context: "request req-1",
+		Context: handlers.T("request req-1"),
 	}
 	blocks := renderJSON(t, m)
 	var types []string
@@ -104,12 +104,12 @@ func TestRenderWithinSlackLimits(t *testing.T) {
 	var fields []handlers.Field
 	var buttons []handlers.Button
 	for i := range 30 {
-		fields = append(fields, handlers.Field{Label: fmt.Sprint("L", i), Value: long(2500)})
+		fields = append(fields, handlers.Field{Label: fmt.Sprint("L", i), Value: handlers.T(long(2500))})
 		buttons = append(buttons, handlers.Button{Label: long(100), ActionID: fmt.Sprint("a", i), Value: "v",
 			Confirm: &handlers.Confirm{Title: long(150), Text: long(400), Confirm: long(40), Deny: long(40)}})
 	}
-	m := handlers.Message{Header: long(4000), Text: strings.Repeat(long(999)+"\n", 20), Fields: fields, Next: long(4000),
-		Buttons: buttons, Context: long(5000)}
+	m := handlers.Message{Header: handlers.T(long(4000)), Text: handlers.T(strings.Repeat(long(999)+"\n", 20)), Fields: fields, Next: handlers.T(long(4000)),
+		Buttons: buttons, Context: handlers.T(long(5000))}
 	blocks := renderJSON(t, m)
 	if len(blocks) > 50 {
 		t.Fatalf("%d blocks, Slack takes 50", len(blocks))
@@ -173,13 +173,13 @@ func TestRenderText(t *testing.T) {
 		want string
 	}{
 		{"full", handlers.Message{
-			Header: "Approval needed", Text: "alice asks for a package.",
-			Fields:  []handlers.Field{{Label: "Machine", Value: "host-1"}},
-			Next:    "An approver clicks Approve.",
+			Header: handlers.T("Approval needed"), Text: handlers.Tf("%s asks for a package: %s.", handlers.User("U0ALICE"), handlers.Link("https://example.com/p", "the link")),
+			Fields:  []handlers.Field{{Label: "Machine", Value: handlers.T("host-1")}},
+			Next:    handlers.T("An approver clicks Approve."),
 			Buttons: []handlers.Button{{Label: "Approve"}, {Label: "Deny"}},
-			Context: "ref 123",
-		}, "Approval needed\nalice asks for a package.\nMachine: host-1\nNext: An approver clicks Approve.\n[Approve] [Deny]\nref 123"},
-		{"text only", handlers.Message{Text: "  queued (position 2, about 60 s)  "}, "queued (position 2, about 60 s)"},
+			Context: handlers.T("ref 123"),
+		}, "Approval needed\n@U0ALICE asks for a package: the link <https://example.com/p>.\nMachine: host-1\nNext: An approver clicks Approve.\n[Approve] [Deny]\nref 123"},
+		{"text only", handlers.Message{Text: handlers.T("  queued (position 2, about 60 s)  ")}, "queued (position 2, about 60 s)"},
 		{"empty", handlers.Message{}, ""},
 	}
 	for _, tt := range tests {
@@ -191,14 +191,58 @@ func TestRenderText(t *testing.T) {
 	}
 }
 
-func TestRenderNeutralisesBroadcasts(t *testing.T) {
-	m := handlers.Message{Header: "Unknown command", Text: "collect <!channel> <!here|here> <@U1> <https://x|link>"}
-	for _, s := range []string{renderJSON(t, m)[1].Text.Text, fallbackText(m)} {
-		if strings.Contains(s, "<!channel>") || strings.Contains(s, "<!here") {
-			t.Fatalf("broadcast mention survives: %s", s)
+// Untrusted words are shown as themselves: no broadcast, no mention, no
+// link can be smuggled in through a plain part; mentions and links exist
+// only as typed parts, built from checked IDs and URLs.
+func TestRenderEscapesUntrustedText(t *testing.T) {
+	hostile := "<!channel> <!here|here> <!subteam^S0SOC|soc> <@U0BOB> <#C0INC> <https://evil.example|WDATP_Investigation_Package.zip> a & b"
+	m := handlers.Message{
+		Header: handlers.T("Comment: " + hostile),
+		Text:   handlers.Tf("%s asked: %s; %s", handlers.User("U1"), hostile, handlers.Link("https://x.example/p?a=1|2>3", "link")),
+		Fields: []handlers.Field{{Label: "Comment <!channel>", Value: handlers.T(hostile)}, {Label: "Code", Value: handlers.T(handlers.Code("`<!here>`"))}},
+		Next:   handlers.T(hostile), Context: handlers.T(hostile),
+		Buttons: []handlers.Button{{Label: "Deny", ActionID: handlers.ActionDeny, Value: "r", Confirm: &handlers.Confirm{Text: hostile}}},
+	}
+	raw, err := json.Marshal(renderBlocks(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(raw))
+	for _, s := range []string{blocks, fallbackText(m)} {
+		for _, bad := range []string{"<!channel>", "<!here", "<!subteam", "<@U0BOB>", "<#C0INC>", "<https://evil", "`<!here>`"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%q survives in %s", bad, s)
+			}
 		}
-		if !strings.Contains(s, "<@U1>") || !strings.Contains(s, "<https://x|link>") {
-			t.Fatalf("user mention or link damaged: %s", s)
+		for _, good := range []string{"&lt;!channel&gt;", "a &amp; b", "<@U1>", "<https://x.example/p?a=1%7C2%3E3|link>"} {
+			if !strings.Contains(s, good) {
+				t.Errorf("%q missing from %s", good, s)
+			}
+		}
+	}
+}
+
+// Mentions are built only from IDs that are IDs.
+func TestRenderMentions(t *testing.T) {
+	tests := []struct {
+		part handlers.Part
+		want string
+	}{
+		{handlers.User("U0ALICE01"), "<@U0ALICE01>"},
+		{handlers.User("W0ENTERPRISE"), "<@W0ENTERPRISE>"},
+		{handlers.Group("S0SOCLEAD"), "<!subteam^S0SOCLEAD>"},
+		{handlers.Mention("S0SOCLEAD"), "<!subteam^S0SOCLEAD>"},
+		{handlers.Channel("C0INC"), "<#C0INC>"},
+		{handlers.User("U1> <!channel"), "@U1&gt; &lt;!channel"},
+		{handlers.Group("S1|x"), "@S1|x"},
+		{handlers.Channel("here"), "#here"},
+		{handlers.Link("javascript:alert(1)", "click"), "click"},
+		{handlers.Link("https://h.example/a b", ""), "<https://h.example/a%20b|https://h.example/a b>"},
+		{handlers.Code(""), ""},
+	}
+	for _, tt := range tests {
+		if got := mrkdwnOf(handlers.T(tt.part)); got != tt.want {
+			t.Errorf("%+v rendered %q, want %q", tt.part, got, tt.want)
 		}
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mdebot/mdebot/handlers"
@@ -22,7 +22,24 @@ import (
 type Handler interface {
 	Command(ctx context.Context, c handlers.Command) handlers.Ack
 	Click(ctx context.Context, c handlers.Click) handlers.Ack
-	LoginCallback(ctx context.Context, state, code, errCode, errDesc string) handlers.Page
+	// LoginCallback answers GET /auth/callback. errCode is the OAuth error
+	// code when Microsoft reported one; its free-text description is never
+	// passed on (it would be shown on the bot's own origin).
+	LoginCallback(ctx context.Context, state, code, errCode string) handlers.Page
+	// LoginConfirm answers POST /auth/confirm, the form of a page whose
+	// Confirm was set: csrf is the token that page carried.
+	LoginConfirm(ctx context.Context, state, code, csrf string) handlers.Page
+}
+
+// PrivateMessenger tells one user privately (ephemeral, else a DM); *Slack
+// implements it.
+type PrivateMessenger interface {
+	Private(ctx context.Context, to handlers.Recipient, msg handlers.Message) error
+}
+
+// UserNamer gives a Slack user's name; *Slack implements it.
+type UserNamer interface {
+	UserName(ctx context.Context, user string) (string, error)
 }
 
 // Options configures a Server.
@@ -32,38 +49,72 @@ type Options struct {
 	// AllowedTeams are the workspace (or Enterprise Grid org) IDs served;
 	// empty means OwnTeam only.
 	AllowedTeams []string
-	// OwnTeam is the bot token's team (auth.test).
-	OwnTeam string
+	// OwnTeam is the bot token's team (auth.test), and OwnTeamName its name.
+	OwnTeam, OwnTeamName string
 	// Command is the slash command served (e.g. /mde-package); empty accepts any.
 	Command string
 	Handler Handler
+	// Surfaces takes Events API events and message shortcuts; nil
+	// acknowledges events and refuses shortcuts.
+	Surfaces SurfaceHandler
 	// Ready backs /readyz; nil means always ready.
 	Ready func(context.Context) error
 	// Metrics, when set, is served on /metrics.
 	Metrics http.Handler
-	// AckObserver gets the ack latency of every command ("command") and click ("interaction").
+	// AdminSeparate serves /metrics only on AdminHandler (http.admin_listen
+	// is set), not on Handler.
+	AdminSeparate bool
+	// AckObserver gets the ack latency of every command ("command"), click
+	// or shortcut ("interaction") and event ("event").
 	AckObserver func(kind string, d time.Duration)
 	Logger      *slog.Logger
 	// Now is the clock for signature timestamps and ReceivedAt; default time.Now.
 	Now func() time.Time
 	// HTTPClient posts click replies to Slack's response_url; default a client with a 30 s timeout.
 	HTTPClient *http.Client
-	// MaxBackground bounds the acknowledged work running at once (default 16);
-	// more waits its turn, so a burst of commands cannot starve the acks.
-	MaxBackground int
+	// CallbackHosts are the only hosts a response_url may name
+	// (slack.callback_hosts); default DefaultCallbackHosts(). A command's or
+	// click's response_url on another host is dropped at once, never used.
+	CallbackHosts []string
+	// Fallback tells the clicker privately when a click's response_url is
+	// refused or fails; nil leaves such a reply only logged.
+	Fallback PrivateMessenger
+	// Names, when set, names the Slack user on the sign-in confirmation page.
+	Names UserNamer
+	// MaxBackground bounds the commands' work running at once (default 16)
+	// and MaxClickBackground the clicks' (default 16), apart, so that
+	// commands cannot starve approvals. MaxPerUser bounds one user's units
+	// of either kind (default 4). More waits its turn; acks never wait.
+	MaxBackground, MaxClickBackground, MaxPerUser int
+	// WorkTimeout is each background unit's deadline, counted from the
+	// acknowledgement (default 5 minutes).
+	WorkTimeout time.Duration
+	// Replays, when set, makes a signed request or a Socket Mode envelope
+	// count once across replicas.
+	Replays Replays
+	// Routes are more routes to serve beside Slack's (the evidence store's
+	// downloads), keyed by ServeMux pattern.
+	Routes map[string]http.Handler
 }
 
 // maxBody caps a Slack request body; slash commands and clicks are a few KiB.
 const maxBody = 64 << 10
 
 // Server serves the Slack routes (HTTP mode), the Socket Mode loop, and the
-// operational routes (/auth/callback, /healthz, /readyz, /metrics).
+// operational routes (/auth/callback, /auth/confirm, /healthz, /readyz,
+// /metrics).
+//
+// Long responses: http.write_timeout bounds every response. A route that
+// streams for longer (an evidence download) wraps its ResponseWriter with
+// ProgressWriter, which moves the write deadline forward as bytes go out.
 type Server struct {
 	o       Options
 	log     *slog.Logger
 	now     func() time.Time
 	allowed map[string]bool
+	hosts   callbackHosts
 	mux     *http.ServeMux
+	admin   *http.ServeMux
 
 	// Background work (Ack.Work, click replies) runs under workCtx, which
 	// Shutdown cancels only when its deadline passes.
@@ -72,12 +123,14 @@ type Server struct {
 	mu         sync.Mutex
 	closed     bool
 	work       sync.WaitGroup
-	slots      chan struct{} // one per background unit running
+	sched      *scheduler
+	lastForget atomic.Int64 // unix ns of the last ForgetReplays
 }
 
-// NewServer builds a Server; it does not listen (serve Handler() with an http.Server).
+// NewServer builds a Server; it does not listen (serve Handler() with an
+// http.Server from NewHTTPServer).
 func NewServer(o Options) *Server {
-	s := &Server{o: o, log: o.Logger, now: o.Now, allowed: map[string]bool{}}
+	s := &Server{o: o, log: o.Logger, now: o.Now, allowed: map[string]bool{}, hosts: newCallbackHosts(o.CallbackHosts)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -96,79 +149,49 @@ func NewServer(o Options) *Server {
 		s.allowed[o.OwnTeam] = true
 	}
 	s.workCtx, s.cancelWork = context.WithCancel(context.Background())
-	if s.o.MaxBackground <= 0 {
-		s.o.MaxBackground = 16
+	s.o.MaxBackground = orPositive(s.o.MaxBackground, defaultMaxBackground)
+	s.o.MaxClickBackground = orPositive(s.o.MaxClickBackground, defaultMaxBackground)
+	s.o.MaxPerUser = orPositive(s.o.MaxPerUser, defaultMaxPerUser)
+	if s.o.WorkTimeout <= 0 {
+		s.o.WorkTimeout = defaultWorkTimeout
 	}
-	s.slots = make(chan struct{}, s.o.MaxBackground)
+	s.sched = newScheduler(s.o.MaxBackground, s.o.MaxClickBackground, s.o.MaxPerUser)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /slack/commands", s.serveCommand)
 	mux.HandleFunc("POST /slack/interactivity", s.serveInteractivity)
+	mux.HandleFunc("POST /slack/events", s.serveEvents)
 	mux.HandleFunc("GET /auth/callback", s.serveCallback)
-	mux.HandleFunc("GET /healthz", s.serveHealth)
-	mux.HandleFunc("GET /readyz", s.serveReady)
-	if o.Metrics != nil {
-		mux.Handle("GET /metrics", o.Metrics)
+	mux.HandleFunc("POST /auth/confirm", s.serveConfirm)
+	for pattern, h := range o.Routes {
+		mux.Handle(pattern, h)
 	}
-	s.mux = mux
+	admin := http.NewServeMux()
+	for _, m := range []*http.ServeMux{mux, admin} {
+		m.HandleFunc("GET /healthz", s.serveHealth)
+		m.HandleFunc("GET /readyz", s.serveReady)
+	}
+	if o.Metrics != nil {
+		admin.Handle("GET /metrics", o.Metrics)
+		if !o.AdminSeparate {
+			mux.Handle("GET /metrics", o.Metrics)
+		}
+	}
+	s.mux, s.admin = mux, admin
 	return s
 }
 
-// Handler returns the mux with every route.
+// Handler returns the mux with every route (without /metrics when AdminSeparate).
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Shutdown stops accepting commands and clicks, then waits for background
-// work until ctx ends; at that point the work's context is cancelled.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+// AdminHandler serves only /metrics, /healthz and /readyz (http.admin_listen).
+func (s *Server) AdminHandler() http.Handler { return s.admin }
 
-	done := make(chan struct{})
-	go func() {
-		s.work.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancelWork()
-		return nil
-	case <-ctx.Done():
-		s.cancelWork()
-		return fmt.Errorf("bot: background work still running at shutdown: %w", ctx.Err())
+func orPositive(n, def int) int {
+	if n > 0 {
+		return n
 	}
-}
-
-// begin registers one unit of background work; false once shutting down.
-func (s *Server) begin() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.work.Add(1)
-	return true
-}
-
-// background runs f after the acknowledgement; begin must have returned true.
-func (s *Server) background(log *slog.Logger, f func(ctx context.Context)) {
-	go func() {
-		defer s.work.Done()
-		select {
-		case s.slots <- struct{}{}:
-			defer func() { <-s.slots }()
-		case <-s.workCtx.Done():
-			return
-		}
-		defer func() {
-			// A panicking handler must not take the process (and every other
-			// analyst's request) down with it.
-			if p := recover(); p != nil {
-				log.Error("background work panicked", "panic", fmt.Sprint(p))
-			}
-		}()
-		f(s.workCtx)
-	}()
+	return def
 }
 
 func (s *Server) teamAllowed(team, enterprise string) bool {

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -171,7 +171,7 @@ func TestHTTPUnknownCommand(t *testing.T) {
 	p := env.command("help")
 	p.Command = "/other"
 	_, body := env.send(t, "/slack/commands", slackfake.CommandForm(p))
-	if len(env.h.Commands()) != 0 || !strings.Contains(body, "Unknown command /other") {
+	if len(env.h.Commands()) != 0 || !strings.Contains(body, "Unknown command `/other`") {
 		t.Fatalf("unknown command not refused: %q", body)
 	}
 }
@@ -183,9 +183,9 @@ func TestHTTPAckReply(t *testing.T) {
 		wantType string
 	}{
 		{"no reply: empty 200", nil, ""},
-		{"ephemeral", &handlers.Message{Header: "Usage", Text: "`/mde-package <action-id>`",
+		{"ephemeral", &handlers.Message{Header: handlers.T("Usage"), Text: handlers.T(handlers.Code("/mde-package <action-id>")),
 			Buttons: []handlers.Button{{Label: "Confirm", ActionID: handlers.ActionConfirm, Value: "r1", Style: "primary"}}}, "ephemeral"},
-		{"in channel", &handlers.Message{Header: "Collecting", Text: "on host-1", InChannel: true}, "in_channel"},
+		{"in channel", &handlers.Message{Header: handlers.T("Collecting"), Text: handlers.T("on host-1"), InChannel: true}, "in_channel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -212,10 +212,10 @@ func TestHTTPAckReply(t *testing.T) {
 			if r.ResponseType != tt.wantType {
 				t.Fatalf("response_type %q, want %q", r.ResponseType, tt.wantType)
 			}
-			if !strings.Contains(r.Text, tt.reply.Header) || !strings.Contains(r.Text, tt.reply.Text) {
+			if !strings.Contains(r.Text, mrkdwnOf(tt.reply.Header)) || !strings.Contains(r.Text, mrkdwnOf(tt.reply.Text)) {
 				t.Fatalf("text fallback lacks header or text: %q", r.Text)
 			}
-			if len(r.Blocks) == 0 || !strings.Contains(string(r.Blocks[0]), tt.reply.Header) {
+			if len(r.Blocks) == 0 || !strings.Contains(string(r.Blocks[0]), mrkdwnOf(tt.reply.Header)) {
 				t.Fatalf("blocks missing or without the header: %s", body)
 			}
 			if len(tt.reply.Buttons) > 0 && !strings.Contains(body, `"action_id":"`+handlers.ActionConfirm+`"`) {
@@ -232,7 +232,7 @@ func TestHTTPAckBeforeWork(t *testing.T) {
 	release, started, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	env.h.setCommand(func(handlers.Command) handlers.Ack {
 		return handlers.Ack{
-			Reply: &handlers.Message{Header: "Working on it"},
+			Reply: &handlers.Message{Header: handlers.T("Working on it")},
 			Work: func(ctx context.Context) {
 				close(started)
 				<-release
@@ -277,7 +277,7 @@ func TestHTTPInteractivity(t *testing.T) {
 	ran := make(chan struct{})
 	env.h.setClick(func(c handlers.Click) handlers.Ack {
 		return handlers.Ack{
-			Reply: &handlers.Message{Text: "Only approvers can approve."},
+			Reply: &handlers.Message{Text: handlers.T("Only approvers can approve.")},
 			Work:  func(context.Context) { close(ran) },
 		}
 	})
@@ -343,44 +343,24 @@ func TestAckObserver(t *testing.T) {
 	}
 }
 
-func TestAuthCallback(t *testing.T) {
-	tests := []struct {
-		name       string
-		page       handlers.Page
-		query      url.Values
-		wantStatus int
-		wantBody   []string
+// AdminHandler serves the operations routes and nothing of Slack or sign-in.
+func TestAdminHandler(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("mdebot_up 1\n")) })
+	srv := NewServer(Options{Metrics: metrics, AdminSeparate: true, SigningSecret: testSecret})
+	ts := httptest.NewServer(srv.AdminHandler())
+	t.Cleanup(ts.Close)
+	for _, tt := range []struct {
+		method, path string
+		want         int
 	}{
-		{"linked", handlers.Page{OK: true, Title: "Linked", Text: "You are signed in as <alice@example.com>."},
-			url.Values{"state": {"s1"}, "code": {"c1"}}, http.StatusOK,
-			[]string{"<h1>Linked</h1>", "&lt;alice@example.com&gt;"}},
-		{"refused", handlers.Page{Title: "<script>alert(1)</script>", Text: "does not match"},
-			url.Values{"state": {"s2"}, "error": {"access_denied"}, "error_description": {"user said no"}}, http.StatusBadRequest,
-			[]string{"&lt;script&gt;alert(1)&lt;/script&gt;", "does not match"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := newHTTPEnv(t, nil)
-			env.h.setPage(tt.page)
-			req, _ := http.NewRequest(http.MethodGet, env.url+"/auth/callback?"+tt.query.Encode(), nil)
-			status, body := do(t, req)
-			if status != tt.wantStatus {
-				t.Fatalf("status %d, want %d", status, tt.wantStatus)
-			}
-			for _, w := range tt.wantBody {
-				if !strings.Contains(body, w) {
-					t.Fatalf("page lacks %q:\n%s", w, body)
-				}
-			}
-			if strings.Contains(body, "<script>") {
-				t.Fatal("page not escaped")
-			}
-			q := tt.query
-			want := [4]string{q.Get("state"), q.Get("code"), q.Get("error"), q.Get("error_description")}
-			if got := env.h.Callbacks(); len(got) != 1 || got[0] != want {
-				t.Fatalf("LoginCallback got %v, want %v", got, want)
-			}
-		})
+		{"GET", "/metrics", 200}, {"GET", "/healthz", 200}, {"GET", "/readyz", 200},
+		{"POST", "/slack/commands", 404}, {"POST", "/slack/interactivity", 404},
+		{"GET", "/auth/callback", 404}, {"POST", "/auth/confirm", 404},
+	} {
+		req, _ := http.NewRequest(tt.method, ts.URL+tt.path, nil)
+		if status, _ := do(t, req); status != tt.want {
+			t.Errorf("%s %s on the admin listener: %d, want %d", tt.method, tt.path, status, tt.want)
+		}
 	}
 }
 
@@ -396,12 +376,11 @@ func TestOperationalRoutes(t *testing.T) {
 		{"healthz", nil, "/healthz", 200, "ok"},
 		{"readyz without a check", nil, "/readyz", 200, "ok"},
 		{"readyz ready", func(o *Options) { o.Ready = func(context.Context) error { return nil } }, "/readyz", 200, "ok"},
-		{"readyz not ready", func(o *Options) {
-			o.Ready = func(context.Context) error { return errors.New("store unreachable") }
-		}, "/readyz", 503, "not ready: store unreachable\n"},
+
 		{"metrics", func(o *Options) { o.Metrics = metrics }, "/metrics", 200, "mdebot_up 1\n"},
 		{"no metrics handler", nil, "/metrics", 404, "404 page not found\n"},
 		{"wrong method on a Slack route", nil, "/slack/commands", 405, "Method Not Allowed\n"},
+		{"metrics on the admin listener only", func(o *Options) { o.Metrics, o.AdminSeparate = metrics, true }, "/metrics", 404, "404 page not found\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,5 +391,19 @@ func TestOperationalRoutes(t *testing.T) {
 				t.Fatalf("got %d %q, want %d %q", status, body, tt.wantStatus, tt.wantBody)
 			}
 		})
+	}
+}
+
+// Slack sends &, < and > in command text as entities; the use cases get them
+// back as typed (a path or a search term may hold them).
+func TestCommandTextUnescaped(t *testing.T) {
+	env := newHTTPEnv(t, nil)
+	p := env.command(`getfile ws-1 C:\Temp\a&amp;b &lt;x&gt;.txt &amp;lt;`)
+	if st, _ := env.send(t, "/slack/commands", slackfake.CommandForm(p)); st != http.StatusOK {
+		t.Fatalf("status %d", st)
+	}
+	cs := env.h.Commands()
+	if len(cs) != 1 || cs[0].Text != `getfile ws-1 C:\Temp\a&b <x>.txt &lt;` {
+		t.Fatalf("commands %+v", cs)
 	}
 }

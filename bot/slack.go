@@ -25,8 +25,12 @@ type SlackOptions struct {
 	APIURL     string
 	HTTPClient *http.Client
 	Logger     *slog.Logger
-	// CacheTTL bounds how stale channel names and group members may be; default 1 minute.
+	// CacheTTL bounds how stale channel facts (name, sharing), group members
+	// and user flags (guest, bot) may be; default 1 minute.
 	CacheTTL time.Duration
+	// CallbackHosts are the only hosts a response_url or upload_url may
+	// name (slack.callback_hosts); default DefaultCallbackHosts().
+	CallbackHosts []string
 }
 
 // maxAttempts bounds calls answered with HTTP 429 (the first try included).
@@ -38,13 +42,18 @@ type Slack struct {
 	http     *http.Client
 	log      *slog.Logger
 	appToken string
-	channels *ttlCache[string]
+	botToken string // for calls slack-go does not make (functions.go)
+	apiURL   string // with a trailing slash, for the calls slack-go lacks (functions.go)
+	hosts    callbackHosts
+	channels *ttlCache[Conversation]
 	groups   *ttlCache[[]string]
+	users    *ttlCache[Member]
 }
 
 var (
 	_ handlers.Messenger   = (*Slack)(nil)
 	_ handlers.Directory   = (*Slack)(nil)
+	_ handlers.Functions   = (*Slack)(nil)
 	_ identity.EmailLookup = (*Slack)(nil)
 )
 
@@ -84,8 +93,12 @@ func NewSlack(o SlackOptions) (*Slack, error) {
 		http:     o.HTTPClient,
 		log:      o.Logger,
 		appToken: o.AppToken,
-		channels: newTTLCache[string](o.CacheTTL),
+		botToken: o.BotToken,
+		apiURL:   o.APIURL,
+		hosts:    newCallbackHosts(o.CallbackHosts),
+		channels: newTTLCache[Conversation](o.CacheTTL),
 		groups:   newTTLCache[[]string](o.CacheTTL),
+		users:    newTTLCache[Member](o.CacheTTL),
 	}, nil
 }
 
@@ -115,6 +128,20 @@ func (s *Slack) AuthTest(ctx context.Context) (team, botUserID string, err error
 		return "", "", err
 	}
 	return r.TeamID, r.UserID, nil
+}
+
+// Team returns the bot token's workspace: its ID and name (auth.test).
+func (s *Slack) Team(ctx context.Context) (id, name string, err error) {
+	var r *slack.AuthTestResponse
+	err = s.call(ctx, "auth.test", func(ctx context.Context) error {
+		var err error
+		r, err = s.client.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return r.TeamID, r.Team, nil
 }
 
 // call runs one Web API call, waiting out HTTP 429 (Retry-After, honouring

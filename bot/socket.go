@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,6 +73,13 @@ func (s *Server) RunSocket(ctx context.Context, api *Slack, opts ...SocketOption
 
 func (s *Server) onSocketEvent(ctx context.Context, client *socketmode.Client, api *Slack, evt socketmode.Event) {
 	switch evt.Type {
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+		if evt.Request != nil && !s.firstEnvelope(ctx, evt.Request) {
+			s.ack(ctx, client, evt.Request, nil)
+			return
+		}
+	}
+	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		t0 := time.Now()
 		sc, ok := evt.Data.(slack.SlashCommand)
@@ -80,7 +88,8 @@ func (s *Server) onSocketEvent(ctx context.Context, client *socketmode.Client, a
 			return
 		}
 		reply, start := s.onCommand(ctx, sc)
-		s.ackCommand(ctx, client, api, evt.Request, reply, sc.ResponseURL)
+		s.ackCommand(ctx, client, api, evt.Request, reply, handlers.Recipient{Team: sc.TeamID, Channel: sc.ChannelID, User: sc.UserID,
+			ResponseURL: sc.ResponseURL})
 		if start != nil {
 			start()
 		}
@@ -99,10 +108,12 @@ func (s *Server) onSocketEvent(ctx context.Context, client *socketmode.Client, a
 		}
 		s.observe("interaction", t0)
 	case socketmode.EventTypeEventsAPI:
-		// mdebot subscribes to no events; ack anyway, or Slack redelivers.
+		// Parsed again from the raw payload, as HTTP events are (events.go).
 		if evt.Request != nil {
-			s.ack(ctx, client, evt.Request, nil)
+			s.onSocketEvents(ctx, client, evt.Request)
 		}
+	case socketmode.EventTypeErrorBadMessage:
+		s.onBadEnvelope(ctx, client, evt)
 	case socketmode.EventTypeConnected:
 		s.log.Info("socket mode connected")
 	case socketmode.EventTypeConnecting, socketmode.EventTypeHello:
@@ -125,8 +136,9 @@ func (s *Server) onSocketEvent(ctx context.Context, client *socketmode.Client, a
 }
 
 // ackCommand acks a slash command with the reply as payload. A payload Slack
-// would drop (over 20 KB) is sent to the response_url instead.
-func (s *Server) ackCommand(ctx context.Context, client *socketmode.Client, api *Slack, req *socketmode.Request, reply *handlers.Message, responseURL string) {
+// would drop (over 20 KB) is sent to the response_url instead (or, failing
+// that, ephemerally or as a DM).
+func (s *Server) ackCommand(ctx context.Context, client *socketmode.Client, api *Slack, req *socketmode.Request, reply *handlers.Message, to handlers.Recipient) {
 	if reply == nil {
 		s.ack(ctx, client, req, nil)
 		return
@@ -139,10 +151,12 @@ func (s *Server) ackCommand(ctx context.Context, client *socketmode.Client, api 
 		return
 	}
 	msg := *reply
-	s.background(s.log, func(ctx context.Context) {
-		if err := postResponseURL(ctx, api.http, responseURL, msg); err != nil {
-			s.log.Warn("socket mode: reply not delivered", "err", err)
-		}
+	var fallback PrivateMessenger = api
+	if s.o.Fallback != nil {
+		fallback = s.o.Fallback
+	}
+	s.background(unit{kind: kindCommand, user: userKey(to.Team, to.User)}, s.log, func(ctx context.Context) {
+		s.tellPrivately(ctx, s.log, fallback, to, msg)
 	})
 }
 
@@ -168,4 +182,30 @@ func socketEventErr(evt socketmode.Event) error {
 		return d
 	}
 	return nil
+}
+
+// onBadEnvelope handles an envelope slack-go could not parse (an event type
+// it does not know, say): events_api ones go the events' way, which reads
+// the payload itself; any other is acknowledged and dropped, or Slack would
+// redeliver it for ever.
+func (s *Server) onBadEnvelope(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	bad, ok := evt.Data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	var req socketmode.Request
+	if json.Unmarshal(bad.Message, &req) != nil || req.EnvelopeID == "" {
+		s.log.Warn("socket mode: unreadable message", "err", bad.Cause)
+		return
+	}
+	if !s.firstEnvelope(ctx, &req) {
+		s.ack(ctx, client, &req, nil)
+		return
+	}
+	if req.Type == socketmode.RequestTypeEventsAPI {
+		s.onSocketEvents(ctx, client, &req)
+		return
+	}
+	s.log.Warn("socket mode: envelope dropped, slack-go could not parse it", "envelope_id", req.EnvelopeID, "type", req.Type, "err", bad.Cause)
+	s.ack(ctx, client, &req, nil)
 }

@@ -19,13 +19,20 @@ type socketEnv struct {
 	stop func() error // ends RunSocket and returns its result
 }
 
-func newSocketEnv(t *testing.T) *socketEnv {
+func newSocketEnv(t *testing.T) *socketEnv { t.Helper(); return newSocketEnvWith(t, nil) }
+
+// newSocketEnvWith is newSocketEnv with the server's options changed by mod.
+func newSocketEnvWith(t *testing.T, mod func(*Options)) *socketEnv {
 	t.Helper()
 	fake := slackfake.New(slackfake.Options{})
 	t.Cleanup(fake.Close)
 	api := newTestSlack(t, fake, nil)
 	h := newRecHandler()
-	srv := NewServer(Options{OwnTeam: fake.TeamID(), Command: "/mde-package", Handler: h})
+	o := Options{OwnTeam: fake.TeamID(), Command: "/mde-package", Handler: h, CallbackHosts: []string{"127.0.0.1"}}
+	if mod != nil {
+		mod(&o)
+	}
+	srv := NewServer(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.RunSocket(ctx, api) }()
@@ -64,12 +71,12 @@ func TestSocketMode(t *testing.T) {
 	worked := make(chan string, 10)
 	env.h.setCommand(func(c handlers.Command) handlers.Ack {
 		return handlers.Ack{
-			Reply: &handlers.Message{Header: "Looking up " + c.Text},
+			Reply: &handlers.Message{Header: handlers.T("Looking up " + c.Text)},
 			Work:  func(context.Context) { worked <- c.Text },
 		}
 	})
 	env.h.setClick(func(handlers.Click) handlers.Ack {
-		return handlers.Ack{Reply: &handlers.Message{Text: "Approval recorded."}}
+		return handlers.Ack{Reply: &handlers.Message{Text: handlers.T("Approval recorded.")}}
 	})
 
 	// A slash command is acked with the reply as payload, then its work runs.
@@ -149,7 +156,7 @@ func TestSocketLargeReply(t *testing.T) {
 	env := newSocketEnv(t)
 	long := strings.Repeat("word ", 5000)
 	env.h.setCommand(func(handlers.Command) handlers.Ack {
-		return handlers.Ack{Reply: &handlers.Message{Header: "Help", Text: long}}
+		return handlers.Ack{Reply: &handlers.Message{Header: handlers.T("Help"), Text: handlers.T(long)}}
 	})
 	payload, err := env.fake.SendSlashCommand(sendCtx(t), slackfake.CommandParams{ChannelID: "C1", UserID: "U1", Text: "help"})
 	if err != nil || len(payload) != 0 {
@@ -165,7 +172,7 @@ func TestSocketLargeReply(t *testing.T) {
 func TestSocketShutdownUnderLoad(t *testing.T) {
 	env := newSocketEnv(t)
 	env.h.setCommand(func(handlers.Command) handlers.Ack {
-		return handlers.Ack{Reply: &handlers.Message{Text: "ok"}, Work: func(ctx context.Context) {
+		return handlers.Ack{Reply: &handlers.Message{Text: handlers.T("ok")}, Work: func(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-time.After(10 * time.Millisecond):

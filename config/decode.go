@@ -13,7 +13,7 @@ import (
 )
 
 // sizeKeys hold byte counts that also accept size strings like 1GiB.
-var sizeKeys = map[string]bool{"mde.max_package_size": true}
+var sizeKeys = map[string]bool{"mde.max_package_size": true, "triage.max_uncompressed": true}
 
 // decoder turns viper's raw settings (typed values from YAML, strings from
 // the environment) into Config, collecting one Problem per key that does not

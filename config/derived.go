@@ -38,3 +38,14 @@ func decodeKey(s string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// Warnings are settings that are valid but weaken a guarantee; check-config
+// prints them without failing.
+func (c *Config) Warnings() []Problem {
+	var ws []Problem
+	if !c.Identity.RequireEmailMatch {
+		ws = append(ws, Problem{Key: "identity.require_email_match", Message: "false: a Slack user could be linked to whichever Microsoft account opens her sign-in link; " +
+			"each link then waits for a confirmation on the callback page that names the Slack user and workspace, but only the email match proves who signed in"})
+	}
+	return ws
+}

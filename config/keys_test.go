@@ -75,7 +75,7 @@ func TestDocsEnvAndDefaults(t *testing.T) {
 				ok = ok && slices.Contains(tokens, e)
 			}
 		default:
-			if key == "mde.max_package_size" {
+			if sizeKeys[key] {
 				ok = slices.ContainsFunc(tokens, func(s string) bool { n, err := ParseSize(s); return err == nil && n == v })
 			} else {
 				ok = slices.Contains(tokens, fmt.Sprint(v))

@@ -38,15 +38,18 @@ func TestLoadDefaults(t *testing.T) {
 			t.Fatalf("Load(%q): %v", path, err)
 		}
 		want := &Config{
-			Slack: Slack{Mode: "socket", APIURL: "https://slack.com/api/", Command: "/mde-package"},
-			HTTP:  HTTP{Listen: ":8080"},
+			Slack: Slack{Mode: "socket", APIURL: "https://slack.com/api/", Command: "/mde-package",
+				CallbackHosts: []string{"hooks.slack.com", "files.slack.com", "files-edge.slack.com"},
+				Features:      []string{"app_home", "workflow_step", "message_shortcut"}},
+			HTTP: HTTP{Listen: ":8080", ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute},
 			MDE: MDE{
-				Cloud:           "commercial",
-				DownloadHosts:   []string{"*.securitycenter.windows.com", "*.securitycenter.windows.us"},
-				PollInterval:    15 * time.Second,
-				WaitTimeout:     time.Hour,
-				PackageURILimit: PackageURIRate{PerMinute: 2, PerHour: 120},
-				MaxPackageSize:  1 << 30,
+				Cloud:             "commercial",
+				DownloadHosts:     []string{"*.securitycenter.windows.com", "*.securitycenter.windows.us", "*.blob.core.windows.net"},
+				PollInterval:      15 * time.Second,
+				WaitTimeout:       time.Hour,
+				PackageURILimit:   PackageURIRate{PerMinute: 2, PerHour: 120},
+				LiveResponseLimit: PackageURIRate{PerMinute: 10, PerHour: 600},
+				MaxPackageSize:    1 << 30,
 			},
 			Identity: Identity{
 				Flow:              "auth_code",
@@ -54,10 +57,14 @@ func TestLoadDefaults(t *testing.T) {
 				Scopes: []string{
 					"https://api.securitycenter.microsoft.com/Machine.CollectForensics",
 					"https://api.securitycenter.microsoft.com/Machine.Read",
+					"https://api.securitycenter.microsoft.com/Machine.LiveResponse",
 				},
 			},
-			Store: Store{Driver: "sqlite", DSN: "file:mdebot.db"},
-			Log:   Log{Level: "info", Format: "json"},
+			Store:    Store{Driver: "sqlite", DSN: "file:mdebot.db"},
+			Evidence: Evidence{LinkTTL: 10 * time.Minute, Retention: 720 * time.Hour},
+			Triage:   Triage{MaxEntries: 10000, MaxUncompressed: 4 << 30},
+			Policy:   Policy{MaxPendingPerUser: 5},
+			Log:      Log{Level: "info", Format: "json"},
 		}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("Load(%q) =\n%+v\nwant\n%+v", path, c, want)
@@ -74,8 +81,8 @@ func TestLoadChannelDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ChannelPolicy{
-		{Match: "inc-*", Delivery: "link", Approval: Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour}},
-		{Match: "C123", Delivery: "upload", Approval: Approval{Required: true, Approvers: []string{"S1AB"}, RequiredApprovals: 2, ExpiresAfter: 10 * time.Minute}},
+		{Match: "inc-*", Delivery: "link", Approval: Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour, RequiredFor: AllRequestKinds}},
+		{Match: "C123", Delivery: "upload", Approval: Approval{Required: true, Approvers: []string{"S1AB"}, RequiredApprovals: 2, ExpiresAfter: 10 * time.Minute, RequiredFor: AllRequestKinds}},
 	}
 	if !reflect.DeepEqual(c.Policy.Channels, want) {
 		t.Errorf("channels = %+v, want %+v", c.Policy.Channels, want)
@@ -103,8 +110,8 @@ func TestLoadEnvOverrides(t *testing.T) {
 			map[string]string{"MDEBOT_POLICY_CHANNELS": `[{"match":"inc-*","delivery":"upload","approval":{"required":true,"approvers":["S0G1"],"expires_after":"30m"}},{"match":"C0ABC"}]`},
 			func(c *Config) any { return c.Policy.Channels },
 			[]ChannelPolicy{
-				{Match: "inc-*", Delivery: "upload", Approval: Approval{Required: true, Approvers: []string{"S0G1"}, RequiredApprovals: 1, ExpiresAfter: 30 * time.Minute}},
-				{Match: "C0ABC", Delivery: "link", Approval: Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour}},
+				{Match: "inc-*", Delivery: "upload", Approval: Approval{Required: true, Approvers: []string{"S0G1"}, RequiredApprovals: 1, ExpiresAfter: 30 * time.Minute, RequiredFor: AllRequestKinds}},
+				{Match: "C0ABC", Delivery: "link", Approval: Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour, RequiredFor: AllRequestKinds}},
 			},
 		},
 	}
@@ -129,13 +136,26 @@ func TestLoadEnvEveryKey(t *testing.T) {
 	for _, key := range keyPaths(reflect.TypeFor[Config](), "", false) {
 		t.Run(key, func(t *testing.T) {
 			value := map[string]string{
-				"policy.channels":                  `[{"match":"env-*"}]`,
-				"mde.poll_interval":                "7s",
-				"mde.wait_timeout":                 "7m",
-				"mde.max_package_size":             "7",
-				"mde.package_uri_limit.per_minute": "7",
-				"mde.package_uri_limit.per_hour":   "7",
-				"identity.require_email_match":     "false",
+				"policy.channels":                    `[{"match":"env-*"}]`,
+				"mde.poll_interval":                  "7s",
+				"mde.wait_timeout":                   "7m",
+				"mde.max_package_size":               "7",
+				"mde.package_uri_limit.per_minute":   "7",
+				"mde.package_uri_limit.per_hour":     "7",
+				"identity.require_email_match":       "false",
+				"mde.live_response_limit.per_minute": "7",
+				"mde.live_response_limit.per_hour":   "7",
+				"http.read_timeout":                  "7s",
+				"http.write_timeout":                 "7s",
+				"http.idle_timeout":                  "7s",
+				"store.request_retention":            "7h",
+				"store.audit_retention":              "7h",
+				"evidence.dir_shared":                "true",
+				"evidence.link_ttl":                  "7m",
+				"evidence.retention":                 "7h",
+				"triage.max_entries":                 "7",
+				"triage.max_uncompressed":            "7MiB",
+				"policy.max_pending_per_user":        "7",
 			}[key]
 			if value == "" {
 				value = "from-env"
@@ -236,11 +256,11 @@ func TestLoadDecodeProblems(t *testing.T) {
 		{"list for a string", "slack:\n  bot_token: [a, b]\n", nil,
 			[]string{`slack.bot_token: must be a string, got a list`}},
 		{"scalar for a section", "store: sqlite\n", nil,
-			[]string{`store: must be a mapping with the keys driver, dsn, encryption_key`}},
+			[]string{`store: must be a mapping with the keys driver, dsn, encryption_key, request_retention, audit_retention`}},
 		{"unknown keys", "slack:\n  bot_tokn: x\npolicy:\n  channels:\n    - match: inc-*\n      aproval: {required: true}\n", nil,
 			[]string{
-				`slack.bot_tokn: unknown key (allowed here: allowed_teams, api_url, app_token, bot_token, command, mode, signing_secret)`,
-				`policy.channels[0].aproval: unknown key (allowed here: approval, delivery, match)`,
+				`slack.bot_tokn: unknown key (allowed here: allowed_teams, api_url, app_token, bot_token, callback_hosts, command, features, mode, signing_secret)`,
+				`policy.channels[0].aproval: unknown key (allowed here: allow_external, approval, delivery, match)`,
 			}},
 		{"several at once", "mde:\n  poll_interval: x\n  wait_timeout: y\nlog:\n  level: [debug]\n", nil,
 			[]string{

@@ -37,6 +37,14 @@ func (c *Config) validatePolicy(k *checker) {
 		if a.ExpiresAfter <= 0 {
 			k.add(key+".approval.expires_after", "must be more than 0, got %s", a.ExpiresAfter)
 		}
+		for j, kind := range a.RequiredFor {
+			if !slices.Contains(AllRequestKinds, kind) {
+				k.add(key+".approval.required_for", "entry %d (%q) must be one of %s", j, kind, strings.Join(AllRequestKinds, ", "))
+			}
+		}
+	}
+	if p.MaxPendingPerUser < 1 {
+		k.add("policy.max_pending_per_user", "must be at least 1, got %d", p.MaxPendingPerUser)
 	}
 	checkPrincipals(k, "policy.requesters", p.Requesters)
 }

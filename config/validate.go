@@ -26,6 +26,7 @@ var (
 	deliveries = []string{"link", "link_in_channel", "upload"}
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"json", "text"}
+	features   = []string{FeatureAppHome, FeatureWorkflowStep, FeatureMessageShortcut}
 	// MSAL adds these itself and fails with "declined scopes" when given them.
 	reservedScopes = []string{"openid", "profile", "offline_access"}
 )
@@ -57,6 +58,7 @@ func (c *Config) Validate() Problems {
 	c.validateMDE(k)
 	c.validateIdentity(k)
 	c.validateStore(k)
+	c.validateEvidence(k)
 	c.validatePolicy(k)
 	oneOf(k, "log.level", c.Log.Level, logLevels)
 	oneOf(k, "log.format", c.Log.Format, logFormats)
@@ -96,6 +98,19 @@ func (c *Config) validateSlack(k *checker) {
 	case len(s.Command) < 2 || strings.ContainsAny(s.Command, " \t\n"):
 		k.add("slack.command", "must be one word after '/', e.g. /mde-package")
 	}
+	if len(s.CallbackHosts) == 0 {
+		k.add("slack.callback_hosts", "must list at least one host (Slack's are hooks.slack.com, files.slack.com, files-edge.slack.com)")
+	}
+	for i, h := range s.CallbackHosts {
+		if msg := checkHostPattern(h); msg != "" {
+			k.add("slack.callback_hosts", "entry %d (%q) %s", i, h, msg)
+		}
+	}
+	for i, f := range s.Features {
+		if !slices.Contains(features, f) {
+			k.add("slack.features", "entry %d (%q) must be one of %s", i, f, strings.Join(features, ", "))
+		}
+	}
 	for i, t := range s.AllowedTeams {
 		if !teamIDRE.MatchString(t) {
 			k.add("slack.allowed_teams", "entry %d (%q) is not a Slack workspace ID (T…) or organization ID (E…)", i, t)
@@ -109,6 +124,18 @@ func (c *Config) validateHTTP(k *checker) {
 		k.add("http.listen", "must be host:port or :port, e.g. :8080")
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		k.add("http.listen", "port must be a number from 0 to 65535")
+	}
+	if h.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(h.AdminListen); err != nil {
+			k.add("http.admin_listen", "must be host:port or :port, e.g. 127.0.0.1:9090, or empty")
+		} else if h.AdminListen == h.Listen {
+			k.add("http.admin_listen", "must differ from http.listen (leave it empty to serve everything on http.listen)")
+		}
+	}
+	for key, d := range map[string]time.Duration{"http.read_timeout": h.ReadTimeout, "http.write_timeout": h.WriteTimeout, "http.idle_timeout": h.IdleTimeout} {
+		if d < time.Second {
+			k.add(key, "must be at least 1s, got %s", d)
+		}
 	}
 	if h.PublicURL == "" {
 		if c.Identity.Flow == "auth_code" {
@@ -157,6 +184,12 @@ func (c *Config) validateMDE(k *checker) {
 	}
 	if m.PackageURILimit.PerHour < 1 {
 		k.add("mde.package_uri_limit.per_hour", "must be at least 1, got %d", m.PackageURILimit.PerHour)
+	}
+	if m.LiveResponseLimit.PerMinute < 1 {
+		k.add("mde.live_response_limit.per_minute", "must be at least 1, got %d", m.LiveResponseLimit.PerMinute)
+	}
+	if m.LiveResponseLimit.PerHour < 1 {
+		k.add("mde.live_response_limit.per_hour", "must be at least 1, got %d", m.LiveResponseLimit.PerHour)
 	}
 	if m.MaxPackageSize <= 0 {
 		k.add("mde.max_package_size", "must be more than 0 bytes, got %d", m.MaxPackageSize)
@@ -207,6 +240,16 @@ func (c *Config) validateStore(k *checker) {
 		if !strings.HasPrefix(s.DSN, "postgres://") && !strings.HasPrefix(s.DSN, "postgresql://") && !strings.Contains(s.DSN, "=") {
 			k.add("store.dsn", "must be a PostgreSQL URL (postgres://user@host:5432/db) or key=value DSN for postgres")
 		}
+	}
+	if s.RequestRetention < 0 {
+		k.add("store.request_retention", "must be 0 (keep forever) or more, got %s", s.RequestRetention)
+	} else if s.RequestRetention > 0 && s.RequestRetention < time.Hour {
+		k.add("store.request_retention", "must be 0 (keep forever) or at least 1h, got %s", s.RequestRetention)
+	}
+	if s.AuditRetention < 0 {
+		k.add("store.audit_retention", "must be 0 (keep forever) or more, got %s", s.AuditRetention)
+	} else if s.AuditRetention > 0 && s.AuditRetention < 24*time.Hour {
+		k.add("store.audit_retention", "must be 0 (keep forever) or at least 24h, got %s", s.AuditRetention)
 	}
 	if s.EncryptionKey == "" {
 		k.add("store.encryption_key", "required: base64 of 32 random bytes that encrypt token caches (generate one with: openssl rand -base64 32)")

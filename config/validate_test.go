@@ -114,7 +114,7 @@ func TestValidateRules(t *testing.T) {
 		{"authority no path", func(c *Config) { c.Identity.Authority = "https://login.microsoftonline.com/common" }, "identity.authority", "without a path"},
 		{"authority absolute", func(c *Config) { c.Identity.Authority = "login.microsoftonline.com" }, "identity.authority", "absolute URL"},
 		{"scopes non-empty", func(c *Config) { c.Identity.Scopes = nil }, "identity.scopes", "must list the delegated Defender scopes"},
-		{"scopes reserved", func(c *Config) { c.Identity.Scopes = append(c.Identity.Scopes, "offline_access") }, "identity.scopes", "entry 2 (offline_access) must be left out"},
+		{"scopes reserved", func(c *Config) { c.Identity.Scopes = append(c.Identity.Scopes, "offline_access") }, "identity.scopes", "entry 3 (offline_access) must be left out"},
 		{"scopes empty entry", func(c *Config) { c.Identity.Scopes = []string{" "} }, "identity.scopes", "entry 0 is empty"},
 		{"driver enum", func(c *Config) { c.Store.Driver = "mysql" }, "store.driver", "must be one of sqlite, postgres"},
 		{"sqlite dsn file:", func(c *Config) { c.Store.DSN = "mdebot.db" }, "store.dsn", "must be file:PATH"},

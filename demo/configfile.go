@@ -25,13 +25,16 @@ func configMap(c *config.Config) map[string]any {
 		channels = append(channels, map[string]any{
 			"match": ch.Match, "delivery": ch.Delivery,
 			"approval": map[string]any{"required": ch.Approval.Required, "approvers": ch.Approval.Approvers,
-				"required_approvals": ch.Approval.RequiredApprovals, "expires_after": ch.Approval.ExpiresAfter.String()},
+				"required_approvals": ch.Approval.RequiredApprovals, "expires_after": ch.Approval.ExpiresAfter.String(), "required_for": ch.Approval.RequiredFor},
+			"allow_external": ch.AllowExternal,
 		})
 	}
 	return map[string]any{
 		"slack": map[string]any{"mode": c.Slack.Mode, "bot_token": c.Slack.BotToken, "app_token": c.Slack.AppToken,
-			"signing_secret": c.Slack.SigningSecret, "api_url": c.Slack.APIURL, "command": c.Slack.Command, "allowed_teams": c.Slack.AllowedTeams},
-		"http": map[string]any{"listen": c.HTTP.Listen, "public_url": c.HTTP.PublicURL},
+			"signing_secret": c.Slack.SigningSecret, "api_url": c.Slack.APIURL, "command": c.Slack.Command, "allowed_teams": c.Slack.AllowedTeams,
+			"callback_hosts": c.Slack.CallbackHosts},
+		"http": map[string]any{"listen": c.HTTP.Listen, "public_url": c.HTTP.PublicURL, "admin_listen": c.HTTP.AdminListen,
+			"read_timeout": c.HTTP.ReadTimeout.String(), "write_timeout": c.HTTP.WriteTimeout.String(), "idle_timeout": c.HTTP.IdleTimeout.String()},
 		"mde": map[string]any{"cloud": c.MDE.Cloud, "region": c.MDE.Region, "base_url": c.MDE.BaseURL, "download_hosts": c.MDE.DownloadHosts,
 			"poll_interval": c.MDE.PollInterval.String(), "wait_timeout": c.MDE.WaitTimeout.String(),
 			"package_uri_limit": map[string]any{"per_minute": c.MDE.PackageURILimit.PerMinute, "per_hour": c.MDE.PackageURILimit.PerHour},

@@ -66,6 +66,9 @@ type Options struct {
 	Tune func(*config.Config)
 	// MDE adjusts the fake Defender's options.
 	MDE func(*mdetest.Options)
+	// Handlers adjusts the use cases' options past what the configuration
+	// allows (tests: a link TTL or a retention of seconds).
+	Handlers func(*handlers.Options)
 }
 
 // Env is a running demo environment.
@@ -77,8 +80,11 @@ type Env struct {
 	App    *app.App // nil with NoApp
 	// BaseURL is the bot's HTTP base (http://127.0.0.1:port).
 	BaseURL string
-	HTTP    *http.Client
-	Dir     string
+	// AdminURL is the base of http.admin_listen when a Tune set it (e.g. to
+	// 127.0.0.1:0), else "".
+	AdminURL string
+	HTTP     *http.Client
+	Dir      string
 
 	cancel  context.CancelFunc
 	done    chan error
@@ -147,13 +153,18 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 		Logger: logger, EntraClient: e.Entra.Client(), Listener: ln,
 		Queue: queue.Options{SweepEvery: 2 * time.Second, FetchPoll: 50 * time.Millisecond},
 		Tune: func(h *handlers.Options) {
-			h.FetchGather = 300 * time.Millisecond
 			h.SpoolDir = o.Dir
+			if o.Handlers != nil {
+				o.Handlers(h)
+			}
 		},
 	})
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if a := e.App.AdminAddr(); a != "" {
+		e.AdminURL = "http://" + a
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
@@ -174,6 +185,8 @@ func (e *Env) config(o Options) (*config.Config, error) {
 	c.Slack.AppToken = e.Slack.AppToken()
 	c.Slack.SigningSecret = "demo-signing-secret-" + randomString(12)
 	c.Slack.APIURL = e.Slack.URL()
+	// The fake's response_url and upload_url are on loopback.
+	c.Slack.CallbackHosts = []string{"127.0.0.1"}
 	c.HTTP.Listen = e.BaseURL[len("http://"):]
 	c.HTTP.PublicURL = e.BaseURL
 	c.MDE.BaseURL = e.MDE.URL
@@ -189,10 +202,10 @@ func (e *Env) config(o Options) (*config.Config, error) {
 	c.Store.EncryptionKey = base64.StdEncoding.EncodeToString(key)
 	c.Log.Level = "debug"
 	c.Policy.Channels = []config.ChannelPolicy{
-		{Match: ChanUpload, Delivery: "upload", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour}},
-		{Match: ChanLink, Delivery: "link_in_channel", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour}},
-		{Match: ChanApproval, Delivery: "upload", Approval: config.Approval{Required: true, Approvers: []string{SOCLeads}, RequiredApprovals: 1, ExpiresAfter: 10 * time.Minute}},
-		{Match: "inc-*", Delivery: "link", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour}},
+		{Match: ChanUpload, Delivery: "upload", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour, RequiredFor: config.AllRequestKinds}},
+		{Match: ChanLink, Delivery: "link_in_channel", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour, RequiredFor: config.AllRequestKinds}},
+		{Match: ChanApproval, Delivery: "upload", Approval: config.Approval{Required: true, Approvers: []string{SOCLeads}, RequiredApprovals: 1, ExpiresAfter: 10 * time.Minute, RequiredFor: config.AllRequestKinds}},
+		{Match: "inc-*", Delivery: "link", Approval: config.Approval{RequiredApprovals: 1, ExpiresAfter: time.Hour, RequiredFor: config.AllRequestKinds}},
 	}
 	e.Entra.AddClient(entratest.Client{ID: ClientID, Secret: c.Identity.ClientSecret})
 	if o.Tune != nil {

@@ -128,8 +128,10 @@ func TestInteractiveSession(t *testing.T) {
 			t.Errorf("the output shows a package link's credential")
 		}
 	}
-	if len(env.MDE.IssuedPackageTokens()) != 2 {
-		t.Errorf("Defender issued %d package links, want 2", len(env.MDE.IssuedPackageTokens()))
+	// The session asks twice for one collection: the second is copied from
+	// the evidence store, so Defender hands out one link.
+	if len(env.MDE.IssuedPackageTokens()) != 1 {
+		t.Errorf("Defender issued %d package links, want 1", len(env.MDE.IssuedPackageTokens()))
 	}
 }
 

@@ -2,9 +2,13 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -16,20 +20,24 @@ import (
 
 // Run plays the scripted demo and prints the conversation to w: alice links
 // her Microsoft account, asks for a package that is still being collected,
-// watches the progress and gets the zip uploaded with its SHA-256; then she
-// starts a collection in an approval channel, a non-approver is refused, and
-// bob approves before it is delivered.
+// watches the progress and gets the zip uploaded with its SHA-256, then the
+// triage summary in the thread, and searches the package; bob downloads it
+// after Defender's link died; then she starts a collection in an approval
+// channel, a non-approver is refused, and bob approves before it is
+// delivered; she fetches one file from the workstation with live response
+// (getfile) and gets its .gz with its SHA-256; last, the App Home tab.
 func Run(ctx context.Context, w io.Writer) error {
 	t := NewTranscript(w)
 	t.Say("== mdebot demo. Slack, Entra ID and Defender are fakes on this machine; the bot's HTTP server,")
 	t.Say("== slack-go, MSAL Go, the Defender client, River and SQLite are the real thing.")
-	e, err := Start(ctx, Options{OnSlack: t.Event})
+	// Defender's links die fast here, so the demo can show a Download later.
+	e, err := Start(ctx, Options{OnSlack: t.Event, MDE: func(o *mdetest.Options) { o.PackageTTL = 3 * time.Second }})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 	s := &script{e: e, t: t}
-	steps := []func(context.Context) error{s.link, s.waitAndUpload, s.approvalAndCollect, s.summary}
+	steps := []func(context.Context) error{s.link, s.waitAndUpload, s.triageAndSearch, s.downloadLater, s.approvalAndCollect, s.getFile, s.appHome, s.summary}
 	for _, step := range steps {
 		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		err := step(ctx)
@@ -42,8 +50,30 @@ func Run(ctx context.Context, w io.Writer) error {
 }
 
 type script struct {
-	e *Env
-	t *Transcript
+	e        *Env
+	t        *Transcript
+	uploaded slackfake.Event // the summary of step 2's upload, with its Download button
+}
+
+// evidenceLink is the store's download link in a message.
+var evidenceLink = regexp.MustCompile(`<(https?://[^|>\s]+/evidence/[^|>\s]+)\|`)
+
+// get fetches url and returns its status and the SHA-256 of its body.
+func get(ctx context.Context, c *http.Client, url string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, resp.Body); err != nil {
+		return 0, "", err
+	}
+	return resp.StatusCode, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (s *script) typed(user, channel, text string) {
@@ -96,16 +126,74 @@ func (s *script) waitAndUpload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.wait(ctx, mark, "the summary", func(ev slackfake.Event) bool {
+	summary, err := s.wait(ctx, mark, "the summary", func(ev slackfake.Event) bool {
 		return ev.Kind == slackfake.EventMessage && strings.Contains(string(ev.Message.Blocks), up.Upload.SHA256)
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
+	s.uploaded = summary
 	if up.Upload.SHA256 != s.e.MDE.PackageSHA256() {
 		return fmt.Errorf("uploaded SHA-256 %s differs from Defender's package %s", up.Upload.SHA256, s.e.MDE.PackageSHA256())
 	}
 	s.t.Say("== checked: the uploaded file's SHA-256 equals the package Defender served (%s)", up.Upload.SHA256)
 	return nil
+}
+
+// downloadLater shows the evidence store: once Defender's short-lived link
+// has died, a Download click still gets the package, from the bot's store.
+func (s *script) downloadLater(ctx context.Context) error {
+	s.t.Say("\n-- 2c. later, Defender's link is dead; bob (a SOC lead) needs the package for the case file")
+	time.Sleep(4 * time.Second)
+	dead := 0
+	for _, tok := range s.e.MDE.IssuedPackageTokens() {
+		if status, _, err := get(ctx, s.e.HTTP, s.e.MDE.URL+"/safedownload/WDATP_Investigation_Package.zip?token="+tok); err == nil && status == 403 {
+			dead++
+		}
+	}
+	s.t.Say("== Defender's link now answers 403 (%d of %d links dead); the bot never showed it to anyone", dead, len(s.e.MDE.IssuedPackageTokens()))
+	msg := *s.uploaded.Message // the upload's summary, with its Download button
+	s.t.Say("\n[#%s] bob clicks [Download] in the thread", ChannelName(ChanUpload))
+	mark := s.e.Mark()
+	if _, err := s.e.Click(ctx, Bob, ChanUpload, msg.TS, handlers.ActionDownload, buttonValue(slackfake.Event{Message: &msg}, handlers.ActionDownload)); err != nil {
+		return err
+	}
+	reply, err := s.wait(ctx, mark, "the download link", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventEphemeral && ev.Message.User == Bob && strings.Contains(ev.Message.Text, "Your download link")
+	})
+	if err != nil {
+		return err
+	}
+	link := evidenceLink.FindStringSubmatch(reply.Message.Text + string(reply.Message.Blocks))
+	if link == nil {
+		return fmt.Errorf("no link in the Download answer")
+	}
+	status, sum, err := get(ctx, s.e.HTTP, strings.ReplaceAll(link[1], "&amp;", "&"))
+	if err != nil || status != 200 || sum != s.e.MDE.PackageSHA256() {
+		return fmt.Errorf("the store's link answered %d with sha %s (%v), want the package %s", status, sum, err, s.e.MDE.PackageSHA256())
+	}
+	s.t.Say("== checked: bob's fresh link (valid 10 minutes, just for him) downloads the same bytes, SHA-256 %s; Defender was not called again", sum)
+	return nil
+}
+
+func (s *script) triageAndSearch(ctx context.Context) error {
+	requestID := buttonValue(s.uploaded, handlers.ActionDownload)
+	thread := s.uploaded.Message.ThreadTS
+	if _, err := s.wait(ctx, 0, "the triage summary", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventMessage && ev.Message.ThreadTS == thread && strings.Contains(ev.Message.Text, "Triage summary")
+	}); err != nil {
+		return err
+	}
+	s.t.Say("== the triage summary above was read from the stored package in place, without extracting anything")
+	s.t.Say("\n-- 2b. alice searches the package (UTF-16 netstat output, CSVs and text files alike; answered privately)")
+	mark := s.e.Mark()
+	if err := s.command(ctx, Alice, ChanUpload, "search "+requestID+" updater.exe"); err != nil {
+		return err
+	}
+	_, err := s.wait(ctx, mark, "the search results", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventEphemeral && ev.Message.User == Alice && strings.Contains(ev.Message.Text, "matching lines")
+	})
+	return err
 }
 
 func (s *script) approvalAndCollect(ctx context.Context) error {
@@ -130,6 +218,10 @@ func (s *script) approvalAndCollect(ctx context.Context) error {
 		return ev.Kind == slackfake.EventMessage && hasButton(ev, handlers.ActionApprove)
 	})
 	if err != nil {
+		return err
+	}
+	s.t.Say("\n[Slack] bob opens mdebot's App Home: the approvals waiting for him are there too, with the same buttons")
+	if err := s.home(ctx, Bob, requestID); err != nil {
 		return err
 	}
 	for _, c := range []struct{ user, why string }{
@@ -163,6 +255,72 @@ func (s *script) approvalAndCollect(ctx context.Context) error {
 	return err
 }
 
+// appHome shows alice's App Home: her Microsoft account and her requests,
+// delivered, with their Download buttons.
+func (s *script) appHome(ctx context.Context) error {
+	s.t.Say("\n-- 5. alice opens mdebot's App Home: her linked account and her last requests, printed as text")
+	return s.home(ctx, Alice, "delivered")
+}
+
+// home has user open the Home tab and waits until it shows want; the
+// transcript prints it.
+func (s *script) home(ctx context.Context, user, want string) error {
+	s.t.ShowHome(user)
+	mark := s.e.Mark()
+	if err := s.e.OpenHome(ctx, user); err != nil {
+		return err
+	}
+	_, err := s.wait(ctx, mark, who(user)+"'s App Home", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventHomeView && ev.Home.User == user && strings.Contains(HomeText(*ev.Home), want)
+	})
+	return err
+}
+
+func (s *script) getFile(ctx context.Context) error {
+	s.t.Say("\n-- 4. alice fetches one file from the workstation with live response (a .gz, never decompressed by the bot)")
+	mark := s.e.Mark()
+	if err := s.command(ctx, Alice, ChanUpload, `getfile ws-0042 "C:\Users\alice\AppData\Local\Temp\invoice 2041.js" INC-2041 dropper`); err != nil {
+		return err
+	}
+	confirm, err := s.wait(ctx, mark, "the getfile confirmation", func(ev slackfake.Event) bool {
+		return hasButton(ev, handlers.ActionConfirm)
+	})
+	if err != nil {
+		return err
+	}
+	s.t.Say("\n[#%s] alice clicks [Confirm]", ChannelName(ChanUpload))
+	mark = s.e.Mark()
+	if _, err := s.e.Click(ctx, Alice, ChanUpload, "", handlers.ActionConfirm, buttonValue(confirm, handlers.ActionConfirm)); err != nil {
+		return err
+	}
+	up, err := s.wait(ctx, mark, "the upload", func(ev slackfake.Event) bool { return ev.Kind == slackfake.EventFileShared })
+	if err != nil {
+		return err
+	}
+	if _, err := s.wait(ctx, mark, "the summary", func(ev slackfake.Event) bool {
+		return ev.Kind == slackfake.EventMessage && strings.Contains(string(ev.Message.Blocks), up.Upload.SHA256)
+	}); err != nil {
+		return err
+	}
+	reqs := s.e.MDE.LiveResponseRequests()
+	if len(reqs) != 1 {
+		return fmt.Errorf("runliveresponse was called %d times, want 1", len(reqs))
+	}
+	var served string
+	for _, r := range s.e.MDE.Requests() {
+		if rest, ok := strings.CutPrefix(r.Path, "/api/machineactions/"); ok && strings.Contains(rest, "/GetLiveResponseResultDownloadLink") {
+			id, _, _ := strings.Cut(rest, "/")
+			served = s.e.MDE.LiveResponseResultSHA256(id)
+		}
+	}
+	if up.Upload.SHA256 != served {
+		return fmt.Errorf("uploaded SHA-256 %s differs from the .gz Defender served (%s)", up.Upload.SHA256, served)
+	}
+	s.t.Say("== Defender received runliveresponse with this body: %s", reqs[0].Body)
+	s.t.Say("== checked: %s's SHA-256 equals the .gz Defender served (%s)", up.Upload.Filename, served)
+	return nil
+}
+
 func (s *script) summary(ctx context.Context) error {
 	var uris []string
 	for _, r := range s.e.MDE.Requests() {
@@ -175,7 +333,16 @@ func (s *script) summary(ctx context.Context) error {
 		}
 	}
 	s.t.Say("\n== Defender saw getPackageUri %d times, each with the requester's own token: %s", len(uris), strings.Join(uris, ", "))
-	s.t.Say("== demo finished: both requests delivered. Run `go test ./...` to see the same paths tested.")
+	var sessions []string
+	for _, r := range s.e.MDE.LiveResponseRequests() {
+		who := "unknown token"
+		if info, ok := s.e.Entra.Introspect(r.Token); ok {
+			who = info.User.Username
+		}
+		sessions = append(sessions, who)
+	}
+	s.t.Say("== Defender saw runliveresponse %d time(s), with the requester's own token: %s", len(sessions), strings.Join(sessions, ", "))
+	s.t.Say("== demo finished: the two packages and the file delivered. Run `go test ./...` to see the same paths tested.")
 	return nil
 }
 

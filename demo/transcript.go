@@ -17,6 +17,30 @@ type Transcript struct {
 	w  io.Writer
 	// Calls, when set, also prints every Web API call (the interactive demo's "verbose").
 	Calls bool
+	// homes are the users whose next Home tab is printed (ShowHome): the
+	// bot refreshes Home tabs on every change, which would flood the text.
+	homes map[string]bool
+}
+
+// ShowHome prints the next Home tab published for user.
+func (t *Transcript) ShowHome(user string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.homes == nil {
+		t.homes = map[string]bool{}
+	}
+	t.homes[user] = true
+}
+
+// homeWanted reports, once, whether user's Home tab is to be printed.
+func (t *Transcript) homeWanted(user string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.homes[user] {
+		return false
+	}
+	delete(t.homes, user)
+	return true
 }
 
 // NewTranscript writes to w.
@@ -49,6 +73,16 @@ func (t *Transcript) Event(ev slackfake.Event) {
 		if u := ev.Upload; u != nil {
 			line = fmt.Sprintf("[#%s ↳ thread %s] mdebot uploaded %s (%d bytes, SHA-256 %s)", ChannelName(u.Channel), u.ThreadTS, u.Filename, u.Received, u.SHA256)
 		}
+	case slackfake.EventHomeView:
+		if h := ev.Home; h != nil && t.homeWanted(h.User) {
+			line = fmt.Sprintf("[App Home of %s] mdebot published:\n%s", who(h.User), renderBlocks("", h.Blocks))
+		}
+	case slackfake.EventFunctionCompleted:
+		if c := ev.Completion; c != nil && c.Success {
+			line = fmt.Sprintf("[Workflow Builder] step %s completed with %v", c.ExecutionID, c.Outputs)
+		} else if c != nil {
+			line = fmt.Sprintf("[Workflow Builder] step %s ended with the error %q", c.ExecutionID, c.Error)
+		}
 	case slackfake.EventCall:
 		if t.Calls && ev.Call != nil {
 			line = fmt.Sprintf("  · Slack API %s", ev.Call.Method)
@@ -78,9 +112,12 @@ func who(id string) string {
 
 var mention = regexp.MustCompile(`<@(U[A-Z0-9]+)>|<!subteam\^(S[A-Z0-9]+)>|<#(C[A-Z0-9]+)>|<([^|>]+)\|([^>]+)>`)
 
+// unescape undoes mrkdwn's escapes of plain text.
+var unescape = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
 // plainText turns Slack mrkdwn mentions and links into readable words.
 func plainText(s string) string {
-	return mention.ReplaceAllStringFunc(s, func(m string) string {
+	return unescape.Replace(mention.ReplaceAllStringFunc(s, func(m string) string {
 		g := mention.FindStringSubmatch(m)
 		switch {
 		case g[1] != "":
@@ -91,7 +128,7 @@ func plainText(s string) string {
 			return "#" + ChannelName(g[3])
 		}
 		return g[5] + " (" + shorten(g[4]) + ")"
-	})
+	}))
 }
 
 // shorten keeps a link readable in the transcript; the credential part is elided.
@@ -103,10 +140,11 @@ func shorten(u string) string {
 }
 
 type block struct {
-	Type     string            `json:"type"`
-	Text     *textObj          `json:"text"`
-	Fields   []textObj         `json:"fields"`
-	Elements []json.RawMessage `json:"elements"`
+	Type      string            `json:"type"`
+	Text      *textObj          `json:"text"`
+	Fields    []textObj         `json:"fields"`
+	Elements  []json.RawMessage `json:"elements"`
+	Accessory json.RawMessage   `json:"accessory"`
 }
 
 type textObj struct {
@@ -147,6 +185,13 @@ func renderBlocks(fallback string, raw json.RawMessage) string {
 			for _, f := range b.Fields {
 				lines = append(lines, "  "+plainText(strings.ReplaceAll(f.Text, "\n", " ")))
 			}
+			if len(b.Accessory) > 0 && b.Text != nil {
+				if label := elementText(b.Accessory); label != "" {
+					lines[len(lines)-1] += "  [" + label + "]"
+				}
+			}
+		case "divider":
+			lines = append(lines, "────────")
 		case "context":
 			for _, e := range b.Elements {
 				lines = append(lines, "  ("+plainText(elementText(e))+")")

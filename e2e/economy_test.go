@@ -36,7 +36,7 @@ func TestConcurrentAsksShareOneCall(t *testing.T) {
 	wg.Wait()
 	delivered := 0
 	waitEvent(t, e, mark, "20 deliveries", func(ev slackfake.Event) bool {
-		if ev.Kind == slackfake.EventEphemeral && strings.Contains(ev.Message.Text, "download now") {
+		if ev.Kind == slackfake.EventEphemeral && strings.Contains(ev.Message.Text, "Investigation package ready") {
 			delivered++
 		}
 		return delivered == 20

@@ -70,16 +70,16 @@ func TestDefenderFaults(t *testing.T) {
 		within time.Duration
 	}{
 		{"5xx burst on polls", func(m *mdetest.Server) {
-			m.FailNext(mdetest.EndpointGetAction, 3, 503)
-			m.FailNext(mdetest.EndpointGetAction, 2, 500)
+			m.FailNext(mdetest.EndpointListActions, 3, 503)
+			m.FailNext(mdetest.EndpointListActions, 2, 500)
 		}, 60 * time.Second},
 		{"5xx on getPackageUri", func(m *mdetest.Server) { m.FailNext(mdetest.EndpointPackageURI, 1, 500) }, 60 * time.Second},
 		{"malformed JSON", func(m *mdetest.Server) {
-			m.MalformedNext(mdetest.EndpointGetAction, 2)
+			m.MalformedNext(mdetest.EndpointListActions, 2)
 			m.MalformedNext(mdetest.EndpointPackageURI, 1)
 		}, 60 * time.Second},
-		{"429 storm", func(m *mdetest.Server) { m.FailNext(mdetest.EndpointGetAction, 8, 429) }, 60 * time.Second},
-		{"timeout", func(m *mdetest.Server) { m.DelayNext(mdetest.EndpointGetAction, 1, 25*time.Second) }, 90 * time.Second},
+		{"429 storm", func(m *mdetest.Server) { m.FailNext(mdetest.EndpointListActions, 8, 429) }, 60 * time.Second},
+		{"timeout", func(m *mdetest.Server) { m.DelayNext(mdetest.EndpointListActions, 1, 25*time.Second) }, 90 * time.Second},
 		{"download cut mid-stream", func(m *mdetest.Server) { m.CutDownloadAfter(100 << 10) }, 60 * time.Second},
 	}
 	for i, tt := range tests {
@@ -104,7 +104,7 @@ func TestDefenderDownIsTold(t *testing.T) {
 	waitEvent(t, e, mark, "the progress message", func(ev slackfake.Event) bool {
 		return ev.Kind == slackfake.EventMessage && ev.Message.Channel == demo.ChanUpload
 	})
-	e.MDE.FailNext(mdetest.EndpointGetAction, 1000, 503)
+	e.MDE.FailNext(mdetest.EndpointListActions, 1000, 503)
 	waitEvent(t, e, mark, "the failure told", privateTo(demo.Alice, "failed", "Defender"))
 }
 
@@ -118,7 +118,7 @@ func TestSlackFaults(t *testing.T) {
 			deliveredOnce(t, e, mark, 60*time.Second)
 		}},
 		{"upload URL keeps failing: link instead", func(s *slackfake.Server) { s.FailUploadNext(2) }, func(t *testing.T, e *demo.Env, mark int) {
-			waitEvent(t, e, mark, "the private link with the reason", privateTo(demo.Alice, "upload into Slack failed", "download now"))
+			waitEvent(t, e, mark, "the private link with the reason", privateTo(demo.Alice, "upload into Slack failed", "Download"))
 			for _, u := range e.Slack.Uploads() {
 				if u.Completed {
 					t.Errorf("a failed upload was completed: %+v", u)
@@ -154,7 +154,8 @@ func TestDatabaseBrieflyUnavailable(t *testing.T) {
 	waitEvent(t, e, mark, "the progress message", func(ev slackfake.Event) bool {
 		return ev.Kind == slackfake.EventMessage && ev.Message.Channel == demo.ChanUpload
 	})
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.Dir, "mdebot.db"))
+	// The test's own connection waits for the bot's writes like the bot's do.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(e.Dir, "mdebot.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

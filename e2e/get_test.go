@@ -10,10 +10,15 @@ import (
 	"github.com/mdebot/mdebot/mde/mdetest"
 )
 
-// The mission for a requester in a private-link channel: login, ask, get the
-// link privately, with unfurling off, and Defender saw the requester's token.
+// passThrough keeps no evidence (evidence.store none): Defender's link is
+// what people get, as before the evidence store.
+func passThrough(c *configT) { c.Evidence.Store = "none" }
+
+// The mission for a requester in a private-link channel without an evidence
+// store: login, ask, get Defender's link privately, with unfurling off, and
+// Defender saw the requester's token. (With a store, evidence_test.go.)
 func TestLoginThenGetDeliversLinkPrivately(t *testing.T) {
-	e, _ := start(t, demo.Options{})
+	e, _ := start(t, demo.Options{Tune: passThrough})
 	login(t, e, demo.Alice)
 	id := addAction(e, "7f3c2a10-5b7e-4a8e-9b1d-2c3d4e5f6a01")
 	mark := e.Mark()
@@ -63,7 +68,7 @@ func TestLoginThenGetDeliversLinkPrivately(t *testing.T) {
 }
 
 func TestLinkInChannel(t *testing.T) {
-	e, _ := start(t, demo.Options{})
+	e, _ := start(t, demo.Options{Tune: passThrough})
 	login(t, e, demo.Carol)
 	id := addAction(e, "7f3c2a10-5b7e-4a8e-9b1d-2c3d4e5f6a02")
 	mark := e.Mark()
@@ -84,8 +89,8 @@ func TestLinkInChannel(t *testing.T) {
 }
 
 // Not ready, then ready: the requester is told at once, one progress message
-// is updated in place, only GET machineactions is polled, then the zip is
-// uploaded into that message's thread with a matching SHA-256.
+// is updated in place, only the action's status is read while it runs, then
+// the zip is uploaded into that message's thread with a matching SHA-256.
 func TestWaitThenUploadInThread(t *testing.T) {
 	e, _ := start(t, demo.Options{})
 	login(t, e, demo.Alice)
@@ -128,15 +133,7 @@ func TestWaitThenUploadInThread(t *testing.T) {
 	waitEvent(t, e, mark, "the progress message says delivered", func(ev slackfake.Event) bool {
 		return ev.Kind == slackfake.EventUpdate && ev.Message.TS == progress.Message.TS && strings.Contains(ev.Message.Text, "delivered")
 	})
-	var polls, uris int
-	for _, r := range e.MDE.Requests() {
-		switch {
-		case strings.HasSuffix(r.Path, "/getPackageUri"):
-			uris++
-		case strings.HasSuffix(r.Path, "/machineactions/"+id):
-			polls++
-		}
-	}
+	uris, polls := len(e.MDE.PackageURICalls()), statusReads(e, id)
 	if uris != 1 || polls < 4 {
 		t.Errorf("getPackageUri %d calls (want 1), action polls %d (want >= 4)", uris, polls)
 	}

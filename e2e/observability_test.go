@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,11 +23,11 @@ import (
 )
 
 // runEverything drives every delivery mode, an approval and a collection,
-// and returns the request id of the upload.
-func runEverything(t *testing.T, e *demo.Env) string {
+// and returns the request id of the upload and the sign-ins' credentials
+// (state, code and confirmation token of each).
+func runEverything(t *testing.T, e *demo.Env) (string, []string) {
 	t.Helper()
-	login(t, e, demo.Alice)
-	login(t, e, demo.Carol)
+	signIns := append(confirmedLogin(t, e, demo.Alice), confirmedLogin(t, e, demo.Carol)...)
 	mark := e.Mark()
 	up := addAction(e, "7f3c2a10-5b7e-4a8e-9b1d-2c3d4e5f9a01", mdetest.Step{Status: mde.StatusInProgress, Polls: 1}, mdetest.Step{Status: mde.StatusSucceeded})
 	command(t, e, demo.Alice, demo.ChanUpload, up)
@@ -48,32 +49,82 @@ func runEverything(t *testing.T, e *demo.Env) string {
 		}
 		inChannel, private := false, false
 		for _, ev := range e.Slack.Events() {
-			if ev.Kind == slackfake.EventMessage && ev.Message.Channel == demo.ChanLink && strings.Contains(ev.Message.Text, "download now") {
+			if ev.Kind == slackfake.EventMessage && ev.Message.Channel == demo.ChanLink && hasButton(ev, handlers.ActionDownload) {
 				inChannel = true
 			}
-			if ev.Kind == slackfake.EventEphemeral && ev.Message.Channel == demo.ChanPrivate && strings.Contains(ev.Message.Text, "download now") {
+			if ev.Kind == slackfake.EventEphemeral && ev.Message.Channel == demo.ChanPrivate && strings.Contains(ev.Message.Text, "Investigation package ready") {
 				private = true
 			}
 		}
 		return uploads == 2 && inChannel && private
 	})
 	time.Sleep(time.Second) // the last delivery's bookkeeping follows its message
-	m := regexp.MustCompile(`Request ([0-9a-f]{16})`).FindStringSubmatch(textOf(card))
+	m := regexp.MustCompile("Request `?([0-9a-f]{16})").FindStringSubmatch(textOf(card))
 	if m == nil {
 		t.Fatalf("no request id on the card: %s", textOf(card))
 	}
-	return m[1]
+	return m[1], signIns
+}
+
+// confirmedLogin links user through the callback page's confirmation form
+// (identity.require_email_match false) and returns what the browser carried.
+func confirmedLogin(t *testing.T, e *demo.Env, user string) []string {
+	t.Helper()
+	ctx := deadline(t, 20*time.Second)
+	_, page, err := e.SignIn(ctx, user)
+	f, ok := demo.ParseConfirmForm(page)
+	if err != nil || !ok {
+		t.Fatalf("sign-in of %s: %v, no confirmation form:\n%s", user, err, page)
+	}
+	if status, page, err := e.Confirm(ctx, f); err != nil || status != http.StatusOK || !strings.Contains(page, "linked") {
+		t.Fatalf("confirmation of %s: %d %v\n%s", user, status, err, page)
+	}
+	return []string{f.State, f.Code, f.CSRF}
 }
 
 // One run of every delivery mode (about a minute at Defender's 2 calls a
 // minute), then what operators rely on: the request id in the logs, the
 // metrics, and no secret in the logs or the database.
+//
+// The bot runs with http.admin_listen (the operations routes apart) and
+// identity.require_email_match false (sign-ins confirmed on /auth/confirm),
+// so that the audit covers those routes too.
 func TestObservability(t *testing.T) {
-	e, logs := start(t, demo.Options{})
-	id := runEverything(t, e)
+	e, logs := start(t, demo.Options{Tune: func(c *configT) {
+		c.HTTP.AdminListen = "127.0.0.1:0"
+		c.Identity.RequireEmailMatch = false
+	}})
+	id, signIns := runEverything(t, e)
 	t.Run("request id through the logs", func(t *testing.T) { requestIDThroughLogs(t, logs.String(), id) })
+	t.Run("admin listener", func(t *testing.T) { adminListener(t, e) })
 	t.Run("metrics", func(t *testing.T) { metricsAfterRun(t, e) })
-	t.Run("secrets never leak", func(t *testing.T) { secretsNeverLeak(t, e, logs) })
+	t.Run("secrets never leak", func(t *testing.T) { secretsNeverLeak(t, e, logs, signIns) })
+}
+
+// The admin listener serves the operations routes and nothing else; the
+// main listener no longer serves /metrics.
+func adminListener(t *testing.T, e *demo.Env) {
+	if e.AdminURL == "" {
+		t.Fatal("no admin listener")
+	}
+	for _, tt := range []struct {
+		method, url string
+		want        int
+	}{
+		{"GET", e.AdminURL + "/metrics", 200}, {"GET", e.AdminURL + "/healthz", 200}, {"GET", e.AdminURL + "/readyz", 200},
+		{"POST", e.AdminURL + "/slack/commands", 404}, {"GET", e.AdminURL + "/auth/callback", 404}, {"POST", e.AdminURL + "/auth/confirm", 404},
+		{"GET", e.BaseURL + "/metrics", 404}, {"GET", e.BaseURL + "/healthz", 200}, {"GET", e.BaseURL + "/readyz", 200},
+	} {
+		req, _ := http.NewRequest(tt.method, tt.url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.url, resp.StatusCode, tt.want)
+		}
+	}
 }
 
 // One request id runs through the logs from the Slack request to the delivery.
@@ -101,7 +152,7 @@ func requestIDThroughLogs(t *testing.T, logs, id string) {
 
 // After a run, /metrics shows what operators watch.
 func metricsAfterRun(t *testing.T, e *demo.Env) {
-	resp, err := http.Get(e.BaseURL + "/metrics")
+	resp, err := http.Get(e.AdminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +166,8 @@ func metricsAfterRun(t *testing.T, e *demo.Env) {
 		`mdebot_ack_seconds_count{kind="interaction"}`,
 		`mdebot_defender_calls_total{endpoint="getPackageUri",status="200"} 4`,
 		`mdebot_defender_calls_total{endpoint="getMachineAction",status="200"}`,
-		`mdebot_defender_calls_total{endpoint="download",status="200"} 2`,
+		// Every delivery, link ones too, downloads the package once into the evidence store.
+		`mdebot_defender_calls_total{endpoint="download",status="200"} 4`,
 		`mdebot_deliveries_total{mode="upload",outcome="ok"} 2`,
 		`mdebot_deliveries_total{mode="link",outcome="ok"} 1`,
 		`mdebot_deliveries_total{mode="link_in_channel",outcome="ok"} 1`,
@@ -134,8 +186,9 @@ func metricsAfterRun(t *testing.T, e *demo.Env) {
 }
 
 // Secrets audit: no token, package link credential or configured secret the
-// fakes issued or the bot was given appears in the logs or the raw database.
-func secretsNeverLeak(t *testing.T, e *demo.Env, logs *syncBuffer) {
+// fakes issued or the bot was given, and no sign-in state, code or
+// confirmation token, appears in the logs or the raw database.
+func secretsNeverLeak(t *testing.T, e *demo.Env, logs *syncBuffer, signIns []string) {
 	if err := e.Stop(); err != nil { // flush and close the database
 		t.Fatal(err)
 	}
@@ -144,6 +197,10 @@ func secretsNeverLeak(t *testing.T, e *demo.Env, logs *syncBuffer) {
 	secrets = append(secrets, e.MDE.IssuedPackageTokens()...)
 	c := e.Config
 	secrets = append(secrets, c.Slack.BotToken, c.Slack.AppToken, c.Slack.SigningSecret, c.Identity.ClientSecret, c.Store.EncryptionKey)
+	secrets = append(secrets, signIns...)
+	if len(signIns) != 6 || slices.Contains(signIns, "") {
+		t.Fatalf("the sign-ins gave %d credentials to audit, some empty: %q", len(signIns), signIns)
+	}
 	if len(e.Entra.IssuedTokens()) < 4 || len(e.MDE.IssuedPackageTokens()) != 4 {
 		t.Fatalf("the run issued too few secrets to audit: %d tokens, %d package links", len(e.Entra.IssuedTokens()), len(e.MDE.IssuedPackageTokens()))
 	}

@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mdebot/mdebot/demo"
+	"github.com/mdebot/mdebot/store/storetest"
 )
 
 var (
@@ -140,4 +142,26 @@ func dumpState(t *testing.T, e *demo.Env) {
 		}
 		rows.Close()
 	}
+}
+
+// twoReplicas starts the fakes and two real `mdebot serve` processes on one
+// fresh PostgreSQL database, A at e.BaseURL and B on another port.
+func twoReplicas(t *testing.T) (e *demo.Env, a, b *proc) {
+	t.Helper()
+	dsn := storetest.FreshPostgres(t)
+	e, err := demo.Start(deadline(t, 20*time.Second), demo.Options{NoApp: true, Dir: t.TempDir(), Driver: "postgres", DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	baseA, baseB := e.BaseURL, "http://"+freePort(t)
+	cfgA, cfgB := filepath.Join(e.Dir, "a.yaml"), filepath.Join(e.Dir, "b.yaml")
+	if err := e.WriteConfig(cfgA); err != nil {
+		t.Fatal(err)
+	}
+	e.Config.HTTP.Listen = strings.TrimPrefix(baseB, "http://")
+	if err := e.WriteConfig(cfgB); err != nil {
+		t.Fatal(err)
+	}
+	return e, serve(t, e, cfgA, baseA), serve(t, e, cfgB, baseB)
 }

@@ -25,7 +25,7 @@ func TestFailedActionsAreTold(t *testing.T) {
 				mdetest.Step{Status: mde.StatusInProgress, Polls: 1}, mdetest.Step{Status: status})
 			mark := e.Mark()
 			command(t, e, demo.Alice, demo.ChanUpload, id)
-			waitEvent(t, e, mark, "the failure told to the requester", privateTo(demo.Alice, "failed", "`"+status+"`"))
+			waitEvent(t, e, mark, "the failure told to the requester", privateTo(demo.Alice, "failed", "status "+status))
 		})
 	}
 	if n := len(e.MDE.PackageURICalls()); n != 0 {

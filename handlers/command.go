@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 )
 
 // Command answers a slash command at once and returns the work to run after
@@ -13,7 +12,7 @@ func (s *Service) Command(ctx context.Context, c Command) Ack {
 	p, err := Parse(c.Text)
 	if err != nil {
 		s.opt.Metrics.Command("invalid", "refused")
-		return Ack{Reply: &Message{Header: "That did not work", Text: err.Error(), Next: fmt.Sprintf("Type `%s help` for the commands.", s.opt.Command)}}
+		return Ack{Reply: &Message{Header: T("That did not work"), Text: s.explain(ctx, err), Next: Tf("Type %s for the commands.", Code(s.opt.Command+" help"))}}
 	}
 	rec := Recipient{Team: c.Team, Channel: c.Channel, User: c.User, ResponseURL: c.ResponseURL}
 	switch p.Verb {
@@ -27,23 +26,28 @@ func (s *Service) Command(ctx context.Context, c Command) Ack {
 		return Ack{Work: func(ctx context.Context) { s.whoami(ctx, c, rec) }}
 	case VerbStatus:
 		return Ack{Work: func(ctx context.Context) { s.status(ctx, c, rec, p.Target) }}
-	case VerbGet, VerbCollect:
+	case VerbSearch:
+		return Ack{Reply: &Message{Header: Tf("Searching for %s…", Code(p.Term))}, Work: func(ctx context.Context) { s.search(ctx, c, rec, p) }}
+	case VerbCollect, VerbGetFile, VerbGet:
+		if p.Verb == VerbCollect && len(p.Targets()) > 1 {
+			return s.commandBatch(ctx, c, p)
+		}
 		r, err := s.receive(ctx, c, p)
 		if err != nil {
 			s.opt.Metrics.Command(p.Verb, "error")
-			return Ack{Reply: &Message{Header: "That did not work", Text: s.explain(ctx, err, "request_id", c.RequestID, "step", "receive")}}
+			return Ack{Reply: &Message{Header: T("That did not work"), Text: s.explain(ctx, err, "request_id", c.RequestID, "step", "receive")}}
 		}
 		what := "action"
-		if p.Verb == VerbCollect {
+		if p.Verb != VerbGet {
 			what = "device"
 		}
 		return Ack{
-			Reply: &Message{Header: fmt.Sprintf("Looking up %s `%s`…", what, p.Target)},
+			Reply: &Message{Header: Tf("Looking up %s %s…", what, Code(p.Target))},
 			Work:  func(ctx context.Context) { s.intake(ctx, r) },
 		}
 	}
 	s.opt.Metrics.Command("invalid", "refused")
-	return Ack{Reply: &Message{Header: "That did not work", Text: "Unknown command."}}
+	return Ack{Reply: &Message{Header: T("That did not work"), Text: T("Unknown command.")}}
 }
 
 // reply tells the requester privately; a failure to do so is logged (there is
@@ -58,7 +62,7 @@ func (s *Service) reply(ctx context.Context, rec Recipient, requestID string, m 
 func (s *Service) fail(ctx context.Context, c Command, rec Recipient, kind string, err error) {
 	s.opt.Metrics.Command(kind, outcomeOf(err))
 	s.reply(ctx, rec, c.RequestID, Message{
-		Header: "That did not work",
+		Header: T("That did not work"),
 		Text:   s.explain(ctx, err, "request_id", c.RequestID, "command", kind, "user", c.User),
 	})
 }

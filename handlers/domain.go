@@ -15,6 +15,9 @@ const (
 	KindGet Kind = "get"
 	// KindCollect starts a collection on a device, then delivers like KindGet.
 	KindCollect Kind = "collect"
+	// KindGetFile fetches one file from a device with a live response
+	// GetFile session, then delivers its .gz like a package.
+	KindGetFile Kind = "getfile"
 )
 
 // Delivery is how a package reaches people; set per channel by policy.
@@ -31,9 +34,12 @@ const (
 
 // State is where a request is in its lifecycle.
 //
-// Rules: a request only moves forward; the terminal states (Delivered, Failed,
-// Denied, Expired, Cancelled) are final; the requester is told about reaching a
-// terminal state exactly once (ToldAt records it).
+// Rules: which state may follow which is the transition table (transitions.go),
+// and every change goes through Service.move; a request moves forward only,
+// except that a fetch job may release its claim (fetching -> ready); the
+// terminal states (Delivered, Failed, Denied, Expired, Cancelled) are final;
+// the requester is told about reaching a terminal state (ToldAt records it: a
+// crash may repeat the telling, never skip it).
 type State string
 
 const (
@@ -90,22 +96,40 @@ type Request struct {
 	Target      string
 	MachineID   string
 	MachineName string
-	Comment     string
-	Delivery    Delivery
+	// Path is the file a live response GetFile fetches from the device
+	// (validated by mde.ValidateLiveResponsePath): set for getfile, and for
+	// a get of a LiveResponse action; empty for investigation packages.
+	Path string
+	// BatchID links the requests of one collect on several devices (one
+	// confirmation, one channel card); empty for a request on its own.
+	BatchID  string
+	Comment  string
+	Delivery Delivery
 	// ResponseURL is Slack's response_url of the slash command (valid 30 minutes).
 	ResponseURL string
 	State       State
-	// Detail is the outcome or last status in plain words (shown to people).
+	// Detail is the outcome or last status in plain words, without markup
+	// (shown to people, stored and audited).
 	Detail string
+	// DecidedBy is the approver whose decision ended the request (a denial).
+	DecidedBy string
 	// LastStatus is Defender's last seen action status (Pending, InProgress, ...).
 	LastStatus string
+	// ActionCreated and ActionUpdated are Defender's times of the action as
+	// last seen (for the package's custody record).
+	ActionCreated, ActionUpdated time.Time
 	// MessageTS is the request's channel message (approval prompt, then progress);
 	// uploads and summaries go into its thread. Empty when it could not be posted.
 	MessageTS string
 	// Approval policy captured at creation, so a config change does not alter a pending request.
 	RequiredApprovals int
 	Approvers         []string // user or user-group IDs
-	ExpiresAt         time.Time
+	// ExpiresAt closes the window of the decision awaited (confirmation or
+	// approval): a click at or after it changes nothing but expiring the request.
+	ExpiresAt time.Time
+	// ExpiresAfter is the length of that window as configured when it opened
+	// (approval.expires_after, or the confirmation's), for what people are told.
+	ExpiresAfter time.Duration
 	// WaitDeadline ends polling (mde.wait_timeout after the wait began).
 	WaitDeadline time.Time
 	Polls        int
@@ -121,6 +145,10 @@ type Request struct {
 	ToldAt  time.Time
 	Version int64
 }
+
+// LiveResponse reports whether r delivers a live response result (a file
+// fetched with GetFile) rather than an investigation package.
+func (r *Request) LiveResponse() bool { return r.Path != "" }
 
 // Decision is one approver's click on a request.
 // Rules: at most one decision per (RequestID, Approver); the requester never decides.

@@ -7,7 +7,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/mdebot/mdebot/identity"
+	"github.com/mdebot/mdebot/identity/account"
 	"github.com/mdebot/mdebot/mde"
 )
 
@@ -15,9 +15,16 @@ import (
 const maxFetchAttempts = 5
 
 // RunFetch runs an action's fetch job: it claims every request ready for the
-// action, waits its turn at the getPackageUri limiter (snoozing, telling each
-// requester its position), makes one call, and delivers to each claimed
-// request. The link lives only in this function's memory.
+// action and delivers to each. The package comes from what is at hand when
+// it can (a copy of this action's package in the evidence store, or a fresh
+// link this process obtained moments ago); otherwise the job waits its turn
+// at the getPackageUri limiter (snoozing, telling each requester its
+// position) and makes one call at once, with no wait for more asks: asks
+// that become ready while it delivers are claimed and served by the same
+// job. A live response result (getfile) needs no turn: its link
+// (GetLiveResponseResultDownloadLink, 100 a minute) is asked for at once, and
+// asked for again once if it has expired before the download. A link lives
+// only in memory.
 func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 	owner := randomHex(8)
 	now := s.now()
@@ -28,47 +35,45 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 	if len(claimed) == 0 {
 		return Next{}, s.opt.Limiter.Leave(ctx, actionID)
 	}
-	if fresh(claimed) {
-		// Concurrent asks for this action become ready within moments of each
-		// other: wait briefly so they share the one getPackageUri call.
-		if claimed, err = s.gather(ctx, actionID, owner, claimed); err != nil {
-			s.release(ctx, claimed, nil)
-			return Next{}, err
+	live := claimed[0].LiveResponse()
+	src, from := s.atHand(ctx, actionID)
+	if src == nil && !live {
+		if next, err := s.packageTurn(ctx, actionID, claimed); err != nil || next.After > 0 {
+			return next, err
 		}
-	}
-	slot, err := s.opt.Limiter.Take(ctx, actionID)
-	if err != nil {
-		s.release(ctx, claimed, nil)
-		return Next{}, err
-	}
-	s.queueMetric(ctx)
-	if !slot.Granted {
-		s.queued(ctx, claimed, slot)
-		// Ask again before the limiter forgets the place (2 minutes), sooner when due.
-		return Next{After: min(max(slot.Wait, time.Second), 20*time.Second)}, nil
 	}
 	stop := s.heartbeat(ctx, owner)
 	defer stop()
-
-	link, pending, next := s.packageLink(ctx, actionID, claimed)
-	if link.IsZero() {
-		s.release(ctx, pending, nil)
-		return next, nil
+	pending, caller := claimed, "" // caller: whose token obtained the link
+	if src == nil {
+		var link mde.PackageURL
+		var next Next
+		if link, pending, next = s.packageLink(ctx, actionID, claimed); link.IsZero() {
+			s.release(ctx, pending, nil)
+			return next, nil
+		}
+		first := pending[0] // packageLink used its token
+		caller = first.User
+		src, from = &source{link: link, got: s.now()}, "link obtained with "+caller+"'s token"
+		if live {
+			src.renew = func(ctx context.Context) (mde.PackageURL, error) { return s.linkOf(ctx, first, actionID) }
+		} else {
+			s.links.remember(actionID, src.link, src.got)
+		}
 	}
-	got, caller := s.now(), pending[0].User // packageLink used pending[0]'s token
 	for len(pending) > 0 {
 		for _, r := range pending {
 			if r.User != caller {
 				// Defender checked this requester's access to the action, not
 				// their right to download: the trail says whose call it was.
-				s.auditReq(ctx, r, r.User, "package.shared", "ok", "link obtained with <@"+caller+">'s token")
+				s.auditReq(ctx, r, r.User, "package.shared", "ok", from)
 			}
-			s.deliver(ctx, r, link)
+			s.deliver(ctx, r, src)
 		}
-		if s.now().Sub(got) > s.opt.LinkReuse {
+		if !src.fresh(s.now(), s.opt.LinkReuse) {
 			break
 		}
-		// Requests that became ready meanwhile share the link while it is fresh.
+		// Requests that became ready meanwhile are served from the same source.
 		if pending, err = s.opt.Store.ClaimReady(ctx, actionID, owner, s.now().Add(s.opt.LeaseTTL), s.now()); err != nil {
 			return Next{}, err
 		}
@@ -84,55 +89,66 @@ func (s *Service) RunFetch(ctx context.Context, actionID string) (Next, error) {
 	return Next{}, nil
 }
 
-// fresh reports whether none of the claimed requests has queued yet.
-func fresh(rs []*Request) bool {
-	for _, r := range rs {
-		if r.QueuePosition > 0 {
-			return false
+// packageTurn waits a getPackageUri call's turn at the limiter: a positive
+// Next snoozes the job (the claims released, each requester told their place).
+func (s *Service) packageTurn(ctx context.Context, actionID string, claimed []*Request) (Next, error) {
+	slot, err := s.opt.Limiter.Take(ctx, actionID, claimed[0].User)
+	if err != nil {
+		s.release(ctx, claimed, nil)
+		return Next{}, err
+	}
+	s.queueMetric(ctx)
+	if !slot.Granted {
+		s.queued(ctx, claimed, slot)
+		// Ask again before the limiter forgets the place (2 minutes), sooner when due.
+		return Next{After: min(max(slot.Wait, time.Second), 20*time.Second)}, nil
+	}
+	return Next{}, nil
+}
+
+// atHand is the package of an action that needs no Defender call: with an
+// evidence store, the stored copy of an earlier delivery of the action; else
+// a link this process obtained less than LinkReuse ago. It says where it
+// came from, for the audit trail.
+func (s *Service) atHand(ctx context.Context, actionID string) (*source, string) {
+	if s.keeps() {
+		if r, err := s.opt.Store.LatestDelivered(ctx, actionID); err == nil && r != nil {
+			if c, err := s.opt.Evidence.Custody(ctx, r.ID); err == nil && c.PurgedAt.IsZero() {
+				return &source{stored: r.ID}, "copied from the stored package of request " + r.ID
+			}
 		}
 	}
-	return true
-}
-
-// gather waits FetchGather, then claims the requests that became ready meanwhile.
-func (s *Service) gather(ctx context.Context, actionID, owner string, claimed []*Request) ([]*Request, error) {
-	select {
-	case <-ctx.Done():
-		return claimed, ctx.Err()
-	case <-time.After(s.opt.FetchGather):
+	if link, got, ok := s.links.fresh(actionID, s.now(), s.opt.LinkReuse); ok {
+		return &source{link: link, got: got}, "link obtained moments ago for another request of the action"
 	}
-	now := s.now()
-	more, err := s.opt.Store.ClaimReady(ctx, actionID, owner, now.Add(s.opt.LeaseTTL), now)
-	return append(claimed, more...), err
+	return nil, ""
 }
 
-// packageLink obtains the link with the token of the first claimed requester
-// who still has one. It returns the requests still to serve and, when there is
-// no link, when to try again.
+// packageLink obtains the link (getPackageUri, or for a live response
+// result GetLiveResponseResultDownloadLink) with the token of the first
+// claimed requester who still has one. It returns the requests still to
+// serve and, when there is no link, when to try again.
 func (s *Service) packageLink(ctx context.Context, actionID string, claimed []*Request) (mde.PackageURL, []*Request, Next) {
 	pending := claimed
 	for len(pending) > 0 {
 		r := pending[0]
-		link, err := s.opt.Defender.GetPackageURI(ctx, s.tokens(r.Team, r.User), actionID)
+		link, err := s.linkOf(ctx, r, actionID)
 		if err == nil {
-			s.auditReq(ctx, r, r.User, "package.uri", "ok", "getPackageUri called with the requester's token")
 			return link, pending, Next{}
 		}
 		var me *mde.Error
 		switch {
-		case errors.Is(err, identity.ErrNotLinked),
+		case errors.Is(err, account.ErrNotLinked),
 			errors.As(err, &me) && (me.Kind == mde.KindForbidden || me.Kind == mde.KindUnauthorized):
 			// This requester cannot fetch it; the others may. The next call waits its turn.
-			s.finish(ctx, r, StateFailed, s.explain(ctx, err), "")
-			s.start(ctx, r)
+			s.end(ctx, r, StateFailed, s.explain(ctx, err), "")
 			pending = pending[1:]
 			return mde.PackageURL{}, pending, Next{After: time.Second}
 		case errors.As(err, &me) && (me.Kind == mde.KindRefusedURL || me.Kind == mde.KindNotFound):
 			// Operators need the host to extend mde.download_hosts (the error never holds the query).
 			s.logger(r.ID).WarnContext(ctx, "package link refused", "action_id", actionID, "err", err)
 			for _, p := range pending {
-				s.finish(ctx, p, StateFailed, s.explain(ctx, err), "")
-				s.start(ctx, p)
+				s.end(ctx, p, StateFailed, s.explain(ctx, err), "")
 			}
 			return mde.PackageURL{}, nil, Next{}
 		}
@@ -148,11 +164,10 @@ func (s *Service) packageLink(ctx context.Context, actionID string, claimed []*R
 		var keep []*Request
 		for _, p := range pending {
 			if p.Polls+1 >= maxFetchAttempts {
-				s.finish(ctx, p, StateFailed, "Defender did not hand out the package link after several attempts: "+s.explain(ctx, err), "")
-				s.start(ctx, p)
+				s.end(ctx, p, StateFailed, T("Defender did not hand out the package link after several attempts: ", s.explain(ctx, err)), "")
 				continue
 			}
-			_ = s.save(ctx, p, func(x *Request) { x.Polls++ })
+			_ = s.update(ctx, p, func(x *Request) { x.Polls++ })
 			keep = append(keep, p)
 		}
 		return mde.PackageURL{}, keep, Next{After: wait}
@@ -160,15 +175,34 @@ func (s *Service) packageLink(ctx context.Context, actionID string, claimed []*R
 	return mde.PackageURL{}, nil, Next{}
 }
 
-// release returns claimed requests to ready, optionally changing them.
+// linkOf asks Defender, as r's requester, for the download link of r's
+// action: its investigation package, or its GetFile result (command 0).
+func (s *Service) linkOf(ctx context.Context, r *Request, actionID string) (mde.PackageURL, error) {
+	ts := s.tokens(r.Team, r.User)
+	if r.LiveResponse() {
+		link, err := s.opt.Defender.GetLiveResponseResultDownloadLink(ctx, ts, actionID, 0)
+		if err == nil {
+			s.auditReq(ctx, r, r.User, "liveresponse.result_link", "ok", "GetLiveResponseResultDownloadLink called with the requester's token")
+		}
+		return link, err
+	}
+	link, err := s.opt.Defender.GetPackageURI(ctx, ts, actionID)
+	if err == nil {
+		s.auditReq(ctx, r, r.User, "package.uri", "ok", "getPackageUri called with the requester's token")
+	}
+	return link, err
+}
+
+// release returns claimed requests to ready (only while this job still holds
+// their claim), optionally changing them.
 func (s *Service) release(ctx context.Context, rs []*Request, mutate func(*Request)) {
 	for _, r := range rs {
-		_, err := s.transition(ctx, r, []State{StateFetching}, func(x *Request) {
-			x.State, x.LeaseOwner, x.LeaseUntil = StateReady, "", time.Time{}
+		_, err := s.move(ctx, r, step{to: StateReady, mutate: func(x *Request) {
+			x.LeaseOwner, x.LeaseUntil = "", time.Time{}
 			if mutate != nil {
 				mutate(x)
 			}
-		})
+		}})
 		if err != nil {
 			s.logger(r.ID).ErrorContext(ctx, "releasing a claimed request failed; its lease will expire", "err", err)
 		}
@@ -189,15 +223,11 @@ func (s *Service) queued(ctx context.Context, rs []*Request, slot mde.Slot) {
 		// The card shows the place; release left the state ready, so show it as queued.
 		shown := *r
 		shown.State = StateFetching
-		if r.MessageTS != "" {
-			if err := s.opt.Messenger.Update(ctx, r.Channel, r.MessageTS, s.card(ctx, &shown)); err != nil {
-				s.logger(r.ID).WarnContext(ctx, "updating the queue position failed", "err", err)
-			}
-		}
-		if first {
+		s.updateCard(ctx, &shown)
+		if first && r.BatchID == "" { // a batch's card shows each device's place
 			s.reply(ctx, recipient(r), r.ID, Message{
-				Header: "Your package request is " + detail,
-				Text:   fmt.Sprintf("Defender hands out at most %d package links a minute; requests are served in order. You will be told when it is delivered.", s.opt.LinksPerMinute),
+				Header: T("Your package request is " + detail),
+				Text:   Tf("Defender hands out at most %d package links a minute; requests are served in turn. You will be told when it is delivered.", s.opt.LinksPerMinute),
 				Fields: s.requestFields(r),
 			})
 		}

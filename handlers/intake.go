@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -27,12 +26,15 @@ func (s *Service) receive(ctx context.Context, c Command, p Parsed) (*Request, e
 		id = randomHex(8)
 	}
 	kind := KindGet
-	if p.Verb == VerbCollect {
+	switch p.Verb {
+	case VerbCollect:
 		kind = KindCollect
+	case VerbGetFile:
+		kind = KindGetFile
 	}
 	r := &Request{
 		ID: id, Team: c.Team, Channel: c.Channel, ChannelName: c.ChannelName, User: c.User, Kind: kind,
-		Target: p.Target, Comment: p.Comment, ResponseURL: c.ResponseURL, State: StateReceived,
+		Target: p.Target, Path: p.Path, Comment: p.Comment, ResponseURL: c.ResponseURL, State: StateReceived,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -45,12 +47,19 @@ func (s *Service) receive(ctx context.Context, c Command, p Parsed) (*Request, e
 // confirmation, or to a told failure. Run twice (after a crash), the second
 // run finds the request moved on and stops.
 func (s *Service) intake(ctx context.Context, r *Request) {
+	if r.BatchID != "" {
+		s.intakeBatch(ctx, r)
+		return
+	}
 	rule, name, err := s.authorize(ctx, r.Channel, r.ChannelName, r.User)
+	if err == nil {
+		err = s.withinFairShare(ctx, r)
+	}
 	if err != nil {
 		s.refuse(ctx, r, err)
 		return
 	}
-	if r.Kind == KindCollect {
+	if r.Kind == KindCollect || r.Kind == KindGetFile {
 		s.intakeCollect(ctx, r, rule, name)
 		return
 	}
@@ -61,38 +70,75 @@ func (s *Service) intake(ctx context.Context, r *Request) {
 		s.refuse(ctx, r, err)
 		return
 	}
-	if a.Type != mde.TypeCollectInvestigationPackage {
+	var path string
+	switch a.Type {
+	case mde.TypeCollectInvestigationPackage:
+	case mde.TypeLiveResponse:
+		// The result of a getfile that outlived mde.wait_timeout, or of a
+		// session started in the portal: delivered like a getfile.
+		var ok bool
+		if path, _, ok = getFilePath(a); !ok {
+			s.refuse(ctx, r, errorf(CodeInvalid, "Action %s is a live response session without a GetFile command: only GetFile results can be delivered.", Code(a.ID)))
+			return
+		}
+	default:
 		s.refuse(ctx, r, errorf(CodeInvalid,
-			"Action `%s` is a %s action, not %s: only investigation package collections have a package.", a.ID, a.Type, mde.TypeCollectInvestigationPackage))
+			"Action %s is a %s action, not %s: only investigation package collections have a package.", Code(a.ID), a.Type, mde.TypeCollectInvestigationPackage))
 		return
 	}
-	// A collection that already failed needs no approval: it ends at once.
-	approval := rule.Approval.Required && (!a.Terminal() || a.Status == mde.StatusSucceeded)
-	ok, err := s.transition(ctx, r, []State{StateReceived}, func(x *Request) {
-		x.ChannelName, x.Delivery = name, rule.Delivery
+	// An action that already failed needs no approval: it ends at once.
+	to := StateApproved
+	if rule.Approval.NeededFor(r.Kind) && (!a.Terminal() || a.Status == mde.StatusSucceeded) {
+		to = StateAwaitingApproval
+	}
+	ok, err := s.move(ctx, r, step{to: to, mutate: func(x *Request) {
+		x.ChannelName, x.Delivery, x.Path = name, rule.Delivery, path
 		x.ActionID, x.MachineID, x.MachineName, x.LastStatus = a.ID, a.MachineID, a.ComputerDNSName, a.Status
-		x.State = StateApproved
-		if approval {
-			x.State = StateAwaitingApproval
-			x.RequiredApprovals = max(rule.Approval.RequiredApprovals, 1)
-			x.Approvers = rule.Approval.Approvers
-			x.ExpiresAt = s.now().Add(rule.Approval.ExpiresAfter)
+		x.ActionCreated, x.ActionUpdated = a.CreationDateTimeUtc, a.LastUpdateDateTimeUtc
+		if to == StateAwaitingApproval {
+			s.openApproval(x, rule)
 		}
-	})
+	}})
 	if err != nil || !ok {
 		s.intakeLost(ctx, r, err)
 		return
 	}
 	s.auditReq(ctx, r, r.User, "request.created", string(r.State), "")
 	s.opt.Metrics.Command(string(r.Kind), "ok")
-	if r.State == StateApproved {
-		s.start(ctx, r)
-		return
+	if r.State == StateAwaitingApproval {
+		s.askApproval(ctx, r, recipient(r))
 	}
-	s.askApproval(ctx, r, recipient(r))
 }
 
-// intakeCollect resolves the device and asks the requester to confirm.
+// openApproval captures the channel's approval rule on the request and opens
+// its decision window.
+func (s *Service) openApproval(x *Request, rule *ChannelRule) {
+	x.RequiredApprovals = max(rule.Approval.RequiredApprovals, 1)
+	x.Approvers = rule.Approval.Approvers
+	x.ExpiresAfter = rule.Approval.ExpiresAfter
+	x.ExpiresAt = s.now().Add(rule.Approval.ExpiresAfter)
+}
+
+// withinFairShare refuses a request beyond policy.max_pending_per_user of
+// its user's requests not yet ended (this one included), counted in the
+// store so that every replica sees the same.
+func (s *Service) withinFairShare(ctx context.Context, r *Request) error {
+	if s.opt.MaxPendingPerUser <= 0 {
+		return nil
+	}
+	n, err := s.opt.Store.CountPending(ctx, r.Team, r.User)
+	if err != nil {
+		return err
+	}
+	if n > s.opt.MaxPendingPerUser {
+		return errorf(CodeForbidden, "You already have %d requests in progress, the most one person may have at once (policy.max_pending_per_user is %d). Ask again when one of them has ended.",
+			n-1, s.opt.MaxPendingPerUser)
+	}
+	return nil
+}
+
+// intakeCollect resolves the device of a collect or getfile and asks the
+// requester to confirm.
 func (s *Service) intakeCollect(ctx context.Context, r *Request, rule *ChannelRule, name string) {
 	ms, err := patiently(ctx, func(ctx context.Context) ([]mde.Machine, error) {
 		return s.opt.Defender.FindMachine(ctx, s.tokens(r.Team, r.User), r.Target)
@@ -102,38 +148,58 @@ func (s *Service) intakeCollect(ctx context.Context, r *Request, rule *ChannelRu
 		return
 	}
 	if len(ms) > 1 {
-		var b strings.Builder
-		fmt.Fprintf(&b, "Several devices match `%s`; nothing was started. Run `%s collect <machine-id>` with one of:", r.Target, s.opt.Command)
-		for _, m := range ms {
-			fmt.Fprintf(&b, "\n• %s: `%s` (%s, last seen %s)", m.ComputerDNSName, m.ID, m.OSPlatform, utcTime(m.LastSeen))
+		again := s.opt.Command + " " + string(r.Kind) + " <machine-id>"
+		if r.Kind == KindGetFile {
+			again += " <path>"
 		}
-		s.refuse(ctx, r, errorf(CodeAmbiguous, "%s", b.String()))
+		t := Tf("Several devices match %s; nothing was started. Run %s with one of:", Code(r.Target), Code(again))
+		for _, m := range ms {
+			t = append(t, Tf("\n• %s: %s (%s, last seen %s)", m.ComputerDNSName, Code(m.ID), m.OSPlatform, utcTime(m.LastSeen))...)
+		}
+		s.refuse(ctx, r, &Error{Code: CodeAmbiguous, Message: t})
 		return
 	}
 	m := ms[0]
-	ok, err := s.transition(ctx, r, []State{StateReceived}, func(x *Request) {
+	if s.answersStep(ctx, r) {
+		s.stepConfirmed(ctx, r, rule, name, m)
+		return
+	}
+	ok, err := s.move(ctx, r, step{to: StateAwaitingConfirmation, mutate: func(x *Request) {
 		x.ChannelName, x.Delivery = name, rule.Delivery
 		x.MachineID, x.MachineName = m.ID, m.ComputerDNSName
-		x.State, x.ExpiresAt = StateAwaitingConfirmation, s.now().Add(s.opt.ConfirmTTL)
-	})
+		x.ExpiresAfter, x.ExpiresAt = s.opt.ConfirmTTL, s.now().Add(s.opt.ConfirmTTL)
+	}})
 	if err != nil || !ok {
 		s.intakeLost(ctx, r, err)
 		return
 	}
-	s.auditReq(ctx, r, r.User, "request.created", "awaiting_confirmation", "collect "+r.Target)
-	s.opt.Metrics.Command(VerbCollect, "ok")
+	asked := string(r.Kind) + " " + r.Target
+	for _, more := range []string{r.Path, r.Comment} {
+		if more != "" {
+			asked += " " + more
+		}
+	}
+	s.auditReq(ctx, r, r.User, "request.created", "awaiting_confirmation", asked)
+	s.opt.Metrics.Command(string(r.Kind), "ok")
+	fields := []Field{
+		{Label: "Machine", Value: machineLabel(m.ComputerDNSName, m.ID)},
+		{Label: "OS", Value: T(strings.TrimSpace(m.OSPlatform + " " + m.OSVersion))},
+		{Label: "Last seen", Value: T(utcTime(m.LastSeen))},
+		{Label: "Health", Value: T(m.HealthStatus)},
+	}
+	header := Tf("Collect an investigation package from %s?", m.ComputerDNSName)
+	next := T("Confirm to start the collection in Defender as you. " + approvalHint(rule, r.Kind))
+	if r.Kind == KindGetFile {
+		header = Tf("Fetch a file from %s?", m.ComputerDNSName)
+		fields = append(fields, Field{Label: "File", Value: T(Code(r.Path))})
+		next = T("Confirm to open a live response session on the device in Defender as you and fetch this file (delivered as a .gz). " + approvalHint(rule, r.Kind))
+	}
 	s.reply(ctx, recipient(r), r.ID, Message{
-		Header: fmt.Sprintf("Collect an investigation package from %s?", m.ComputerDNSName),
-		Fields: []Field{
-			{Label: "Machine", Value: machineLabel(m.ComputerDNSName, m.ID)},
-			{Label: "OS", Value: strings.TrimSpace(m.OSPlatform + " " + m.OSVersion)},
-			{Label: "Last seen", Value: utcTime(m.LastSeen)},
-			{Label: "Health", Value: m.HealthStatus},
-		},
+		Header: header, Fields: fields,
 		Text:    commentLine(r.Comment),
-		Next:    "Confirm to start the collection in Defender as you. " + approvalHint(rule),
+		Next:    next,
 		Buttons: []Button{{Label: "Confirm", ActionID: ActionConfirm, Value: r.ID, Style: "primary"}, {Label: "Cancel", ActionID: ActionCancel, Value: r.ID}},
-		Context: fmt.Sprintf("Request %s · this confirmation expires in %s", r.ID, s.opt.ConfirmTTL),
+		Context: Tf("Request %s · this confirmation expires in %s", Code(r.ID), s.opt.ConfirmTTL),
 	})
 }
 
@@ -146,11 +212,9 @@ func (s *Service) refuse(ctx context.Context, r *Request, err error) {
 		return
 	}
 	s.opt.Metrics.Command(string(r.Kind), outcomeOf(err))
-	// Only the request's job tells (River runs one at a time per request), so
-	// an intake run twice after a crash cannot tell twice.
-	if s.finish(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID, "user", r.User), "") {
-		s.start(ctx, r)
-	}
+	// Ending it has the request's job tell the requester (one run at a time
+	// per request), so an intake run twice after a crash cannot tell twice.
+	s.end(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID, "user", r.User), "")
 }
 
 // intakeLost logs an intake whose request moved on meanwhile (another run
@@ -166,18 +230,21 @@ func recipient(r *Request) Recipient {
 	return Recipient{Team: r.Team, Channel: r.Channel, User: r.User, ResponseURL: r.ResponseURL}
 }
 
-func commentLine(c string) string {
+func commentLine(c string) Text {
 	if c == "" {
-		return ""
+		return nil
 	}
-	return "Comment: " + c
+	return T("Comment: " + c)
 }
 
-func approvalHint(rule *ChannelRule) string {
-	if rule.Approval.Required {
-		return "This channel needs approval before the package is delivered."
+func approvalHint(rule *ChannelRule, k Kind) string {
+	switch {
+	case !rule.Approval.NeededFor(k):
+		return ""
+	case k == KindGetFile:
+		return "This channel needs approval before the file is fetched."
 	}
-	return ""
+	return "This channel needs approval before the package is delivered."
 }
 
 // start queues a request's job; when that fails the sweeper queues it later.
@@ -192,16 +259,16 @@ func (s *Service) askApproval(ctx context.Context, r *Request, rec Recipient) {
 	ts, err := s.opt.Messenger.Post(ctx, r.Channel, "", s.card(ctx, r))
 	if err != nil {
 		s.logger(r.ID).ErrorContext(ctx, "approval message failed", "err", err)
-		s.finish(ctx, r, StateFailed, "The approval request could not be posted in this channel (is the bot a member? Invite it with `/invite`). Nothing was fetched.", "")
+		s.end(ctx, r, StateFailed, Tf("The approval request could not be posted in this channel (is the bot a member? Invite it with %s). Nothing was fetched.", Code("/invite")), "")
 		return
 	}
-	if err := s.save(ctx, r, func(x *Request) { x.MessageTS = ts }); err != nil {
+	if err := s.update(ctx, r, func(x *Request) { x.MessageTS = ts }); err != nil {
 		s.logger(r.ID).ErrorContext(ctx, "saving approval message ts failed", "err", err)
 	}
-	s.auditReq(ctx, r, r.User, "approval.requested", "pending", mentionAll(r.Approvers))
+	s.auditReq(ctx, r, r.User, "approval.requested", "pending", "approvers: "+strings.Join(r.Approvers, ", "))
 	s.reply(ctx, rec, r.ID, Message{
-		Header: "Approval requested",
-		Text:   fmt.Sprintf("Your request needs approval: ask an approver in <#%s> (%s). You will be told the outcome here.", r.Channel, mentionAll(r.Approvers)),
+		Header: T("Approval requested"),
+		Text:   Tf("Your request needs approval: ask an approver in %s (%s). You will be told the outcome here.", Channel(r.Channel), mentionAll(r.Approvers)),
 		Fields: s.requestFields(r),
 	})
 }

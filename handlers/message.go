@@ -32,6 +32,9 @@ type Click struct {
 	MessageTS   string // the message holding the button
 	ResponseURL string
 	TriggerID   string
+	// Surface is where the button was: a message (channel, DM) or the
+	// clicker's App Home tab (no channel, no message, no response_url).
+	Surface Surface
 }
 
 // Button action IDs; the transport passes them through unchanged.
@@ -40,6 +43,8 @@ const (
 	ActionDeny    = "mdebot_deny"
 	ActionConfirm = "mdebot_confirm"
 	ActionCancel  = "mdebot_cancel"
+	// ActionDownload asks for a fresh link to a stored package.
+	ActionDownload = "mdebot_download"
 )
 
 // Ack is what the transport sends back at once, and the work it runs afterwards.
@@ -50,20 +55,21 @@ type Ack struct {
 	Work func(ctx context.Context)
 }
 
-// Message is a platform-neutral message; the transport renders it (Block Kit) in one place.
+// Message is a platform-neutral message; the transport renders it (Block Kit)
+// in one place, building every bit of markup from typed parts (Text).
 type Message struct {
 	// Header says what happened, in one short line.
-	Header string
-	// Text is the body: short paragraphs in Slack mrkdwn-compatible plain words.
-	Text string
+	Header Text
+	// Text is the body: short paragraphs.
+	Text Text
 	// Fields are label/value pairs (machine, action, status, ...).
 	Fields []Field
 	// Next says what the reader can do next.
-	Next string
+	Next Text
 	// Buttons are shown in one actions block.
 	Buttons []Button
 	// Context is small print (request id, reference, times).
-	Context string
+	Context Text
 	// InChannel, for an ack reply, shows it to the channel instead of only to the user.
 	InChannel bool
 }
@@ -71,7 +77,7 @@ type Message struct {
 // Field is a label/value pair.
 type Field struct {
 	Label string
-	Value string
+	Value Text
 }
 
 // Button is an interactive button; Value carries the request ID.
@@ -109,11 +115,28 @@ type Upload struct {
 	Size    int64
 	Body    io.Reader
 	Comment string
+	// ToUser, when Channel is empty, sends the file to this user's direct
+	// messages instead.
+	ToUser string
 }
 
-// Page is the plain result page of the sign-in callback.
+// Page is the plain result page of the sign-in callback. Its texts are
+// fixed by the use cases, never taken from the request.
 type Page struct {
 	OK    bool
 	Title string
 	Text  string
+	// Confirm, when set, makes the page a confirmation form (POST
+	// /auth/confirm) naming the Slack user to be linked; nothing is stored
+	// before it comes back.
+	Confirm *LinkConfirm
+}
+
+// LinkConfirm is what the confirmation form shows and posts back.
+type LinkConfirm struct {
+	// Team and User are the Slack workspace and user the sign-in link was made for.
+	Team, User string
+	// State and Code are the callback's, checked by identity; CSRF is the
+	// token bound to that state.
+	State, Code, CSRF string
 }

@@ -21,6 +21,9 @@ type ChannelRule struct {
 	Match    string
 	Delivery Delivery
 	Approval ApprovalRule
+	// AllowExternal lets requests run in a channel shared with another
+	// organisation (Slack Connect) and lets guests request; off by default.
+	AllowExternal bool
 }
 
 // ApprovalRule is a channel's approval requirement.
@@ -29,6 +32,14 @@ type ApprovalRule struct {
 	Approvers         []string // user or user-group IDs
 	RequiredApprovals int
 	ExpiresAfter      time.Duration
+	// RequiredFor lists the request kinds that need approval
+	// (approval.required_for); empty means every kind.
+	RequiredFor []Kind
+}
+
+// NeededFor reports whether a request of kind k needs approval under a.
+func (a ApprovalRule) NeededFor(k Kind) bool {
+	return a.Required && (len(a.RequiredFor) == 0 || slices.Contains(a.RequiredFor, k))
 }
 
 // isChannelID reports whether s looks like a Slack conversation ID rather than a name glob.
@@ -111,21 +122,56 @@ func (s *Service) authorize(ctx context.Context, channel, channelName, user stri
 			return nil, "", errorf(CodeForbidden, "You are not among the people allowed to request investigation packages (policy.requesters). Ask your SOC lead to add you.")
 		}
 	}
+	if err := s.checkAudience(ctx, rule, channel, user); err != nil {
+		return nil, "", err
+	}
 	if name == "" {
 		name = channelName
 	}
 	return rule, name, nil
 }
 
-// mentionAll renders user and group IDs as Slack mentions.
-func mentionAll(ids []string) string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if strings.HasPrefix(id, "S") {
-			out = append(out, "<!subteam^"+id+">")
-		} else {
-			out = append(out, "<@"+id+">")
-		}
+// checkAudience refuses, unless the channel's rule allows outsiders, a
+// channel Slack reports as shared with another organisation and a requester
+// who is a guest: evidence must not reach people outside the organisation.
+func (s *Service) checkAudience(ctx context.Context, rule *ChannelRule, channel, user string) error {
+	if rule.AllowExternal {
+		return nil
 	}
-	return strings.Join(out, ", ")
+	external, err := s.opt.Directory.ChannelExternal(ctx, channel)
+	if err != nil {
+		return fmt.Errorf("is channel %s shared with another organisation: %w", channel, err)
+	}
+	if external {
+		return errorf(CodeForbidden, "This channel is shared with another organisation (Slack Connect), so packages are not requested or delivered here (policy.channels[].allow_external is off). Ask in an internal incident channel.")
+	}
+	guest, err := s.opt.Directory.IsGuest(ctx, user)
+	if err != nil {
+		return fmt.Errorf("is %s a guest: %w", user, err)
+	}
+	if guest {
+		return errorf(CodeForbidden, "Guests of this workspace cannot request investigation packages in this channel (policy.channels[].allow_external is off).")
+	}
+	return nil
+}
+
+// mentionAll mentions user and group IDs, separated by commas.
+func mentionAll(ids []string) Text {
+	var t Text
+	for i, id := range ids {
+		if i > 0 {
+			t = append(t, Plain(", "))
+		}
+		t = append(t, Mention(id))
+	}
+	return t
+}
+
+// kindList names request kinds for people: "get, getfile".
+func kindList(ks []Kind) string {
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
 }

@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
+	"strings"
 
-	"github.com/mdebot/mdebot/identity"
 	"github.com/mdebot/mdebot/mde"
 )
 
@@ -25,7 +24,10 @@ func (s *Service) RunRequest(ctx context.Context, id string) (Next, error) {
 	for range 4 {
 		switch {
 		case r.State.Terminal():
-			return Next{}, s.tell(ctx, r)
+			if err := s.tell(ctx, r); err != nil {
+				return Next{}, err
+			}
+			return Next{}, s.finishStep(ctx, r)
 		case r.State == StateReceived:
 			// The process that acknowledged it died before the checks ran.
 			s.intake(ctx, r)
@@ -38,10 +40,8 @@ func (s *Service) RunRequest(ctx context.Context, id string) (Next, error) {
 				return next, err
 			}
 		case r.State == StateWaiting:
-			next, err := s.poll(ctx, r)
-			if err != nil || next.After > 0 || !r.State.Terminal() {
-				return next, err
-			}
+			// The status poller (RunPoll) reads every waiting request's action.
+			return Next{}, nil
 		case r.State == StateReady:
 			return Next{}, s.opt.Jobs.StartFetch(ctx, r.ActionID, s.now())
 		default:
@@ -53,17 +53,18 @@ func (s *Service) RunRequest(ctx context.Context, id string) (Next, error) {
 }
 
 // begin starts an approved request: its channel message, the collection for
-// collect requests, then waiting.
+// collect requests or the live response session for getfile, then waiting.
 func (s *Service) begin(ctx context.Context, r *Request) (Next, error) {
-	if r.MessageTS == "" {
+	// A batch's card is posted at its confirmation; a batch without one goes on without.
+	if r.MessageTS == "" && r.BatchID == "" {
 		if ts, err := s.opt.Messenger.Post(ctx, r.Channel, "", s.card(ctx, r)); err != nil {
 			s.logger(r.ID).WarnContext(ctx, "posting the request message failed; continuing without it", "err", err)
-		} else if err := s.save(ctx, r, func(x *Request) { x.MessageTS = ts }); err != nil {
+		} else if err := s.update(ctx, r, func(x *Request) { x.MessageTS = ts }); err != nil {
 			return Next{}, err
 		}
 	}
 	if r.WaitDeadline.IsZero() {
-		if err := s.save(ctx, r, func(x *Request) { x.WaitDeadline = s.now().Add(s.opt.WaitTimeout) }); err != nil {
+		if err := s.update(ctx, r, func(x *Request) { x.WaitDeadline = s.now().Add(s.opt.WaitTimeout) }); err != nil {
 			return Next{}, err
 		}
 	}
@@ -72,9 +73,21 @@ func (s *Service) begin(ctx context.Context, r *Request) (Next, error) {
 			return next, nil
 		}
 	}
-	ok, err := s.transition(ctx, r, []State{StateApproved}, func(x *Request) { x.State = StateWaiting })
+	if r.Kind == KindGetFile && r.ActionID == "" {
+		if next, done, err := s.startLiveResponse(ctx, r); done {
+			return next, err
+		}
+	}
+	ok, err := s.move(ctx, r, step{to: StateWaiting})
 	if err != nil || !ok {
 		return Next{}, err
+	}
+	if r.LastStatus == mde.StatusSucceeded && !r.LiveResponse() {
+		// The intake read the action as succeeded (for good: it is final):
+		// no need to wait for the next status poll.
+		s.succeeded(ctx, r, &mde.MachineAction{ID: r.ActionID, Status: r.LastStatus, ComputerDNSName: r.MachineName,
+			CreationDateTimeUtc: r.ActionCreated, LastUpdateDateTimeUtc: r.ActionUpdated})
+		return Next{}, nil
 	}
 	s.updateCard(ctx, r)
 	return Next{}, nil
@@ -103,7 +116,7 @@ func (s *Service) startCollection(ctx context.Context, r *Request) (Next, bool) 
 	if err != nil {
 		return s.stepFailed(ctx, r, err), true
 	}
-	if err := s.save(ctx, r, func(x *Request) { x.ActionID, x.LastStatus = a.ID, a.Status }); err != nil {
+	if err := s.update(ctx, r, func(x *Request) { x.ActionID, x.LastStatus = a.ID, a.Status }); err != nil {
 		return Next{After: s.opt.PollInterval}, true
 	}
 	s.auditReq(ctx, r, r.User, event, "ok", "")
@@ -120,60 +133,25 @@ func (s *Service) runningCollection(ctx context.Context, ts mde.TokenSource, mac
 	return &list[0], nil
 }
 
-// poll checks the action once and decides what follows.
-func (s *Service) poll(ctx context.Context, r *Request) (Next, error) {
-	a, err := s.opt.Defender.GetMachineAction(ctx, s.tokens(r.Team, r.User), r.ActionID)
-	if err != nil {
-		return s.stepFailed(ctx, r, err), nil
+// gaveUpText says that mde.wait_timeout ended the wait, and how to resume.
+func (s *Service) gaveUpText(r *Request, a *mde.MachineAction) Text {
+	t := Tf("Gave up waiting after %s (mde.wait_timeout): the action is still %s in Defender. It may finish later; ask again then.",
+		roundDuration(s.now().Sub(r.CreatedAt)), Code(a.Status))
+	if !r.LiveResponse() {
+		return t
 	}
-	switch a.Status {
-	case mde.StatusSucceeded:
-		ok, err := s.transition(ctx, r, []State{StateWaiting}, func(x *Request) {
-			x.State, x.LastStatus, x.Polls, x.Detail = StateReady, a.Status, 0, ""
-			if x.MachineName == "" {
-				x.MachineName = a.ComputerDNSName
-			}
-		})
-		if err != nil || !ok {
-			return Next{}, err
-		}
-		s.auditReq(ctx, r, r.User, "action.succeeded", "ok", "")
-		s.updateCard(ctx, r)
-		// The fetch job gathers concurrent asks for this action into one getPackageUri call.
-		return Next{}, s.opt.Jobs.StartFetch(ctx, r.ActionID, s.now())
-	case mde.StatusFailed, mde.StatusTimeOut, mde.StatusCancelled:
-		s.finish(ctx, r, StateFailed, actionFailedText(a), "")
-		return Next{}, nil
-	}
-	if s.now().After(r.WaitDeadline) {
-		s.finish(ctx, r, StateFailed, fmt.Sprintf("Gave up waiting after %s (mde.wait_timeout): the action is still `%s` in Defender. It may finish later; ask again then.",
-			roundDuration(s.now().Sub(r.CreatedAt)), a.Status), "")
-		return Next{}, nil
-	}
-	changed := a.Status != r.LastStatus
-	if err := s.save(ctx, r, func(x *Request) { x.LastStatus, x.Polls = a.Status, x.Polls+1 }); err != nil {
-		return Next{}, err
-	}
-	if changed || r.Polls%2 == 0 {
-		s.updateCard(ctx, r)
-	}
-	return Next{After: s.pollDelay(r.Polls)}, nil
-}
-
-// pollDelay backs off from mde.poll_interval to four times it.
-func (s *Service) pollDelay(polls int) time.Duration {
-	switch {
-	case polls < 8:
-		return s.opt.PollInterval
-	case polls < 16:
-		return 2 * s.opt.PollInterval
-	}
-	return 4 * s.opt.PollInterval
+	// A command for an offline device waits in Defender for up to 3 days.
+	return T(t, Tf(" The device may be offline; Defender keeps the live response command for up to 3 days. Resume with %s when %s shows it succeeded.",
+		Code(s.opt.Command+" get "+r.ActionID), Code(s.opt.Command+" status "+r.ActionID)))
 }
 
 // actionFailedText says why Defender's action did not succeed, with its details.
 func actionFailedText(a *mde.MachineAction) string {
-	t := fmt.Sprintf("The collection failed in Defender: status `%s`.", a.Status)
+	what := "The collection"
+	if a.Type == mde.TypeLiveResponse {
+		what = "The live response session"
+	}
+	t := fmt.Sprintf("%s failed in Defender: status %s.", what, a.Status)
 	switch {
 	case a.Status == mde.StatusCancelled && a.CancellationRequestor != "":
 		t += fmt.Sprintf(" Cancelled by %s", a.CancellationRequestor)
@@ -187,27 +165,11 @@ func actionFailedText(a *mde.MachineAction) string {
 	if a.TroubleshootInfo != "" {
 		t += " Defender says: " + a.TroubleshootInfo
 	}
+	if errs := a.CommandErrors(); len(errs) > 0 {
+		t += " The command reported: " + strings.Join(errs, "; ")
+	}
 	if a.ErrorHResult != 0 {
 		t += fmt.Sprintf(" (HRESULT 0x%08X)", uint32(a.ErrorHResult))
 	}
 	return t
-}
-
-// stepFailed handles an error from Defender or identity during a job step:
-// transient ones wait and retry (until the wait deadline), the rest end the request.
-func (s *Service) stepFailed(ctx context.Context, r *Request, err error) Next {
-	var me *mde.Error
-	retry, after := transient(err)
-	if !errors.Is(err, identity.ErrNotLinked) && !errors.As(err, &me) {
-		// Not Defender's answer: the authority, network or database may be down. Retry.
-		retry = true
-	}
-	if retry && s.now().Before(r.WaitDeadline) {
-		wait := max(s.pollDelay(r.Polls), after)
-		s.logger(r.ID).WarnContext(ctx, "transient failure; will retry", "err", err, "in", wait)
-		_ = s.save(ctx, r, func(x *Request) { x.Polls++ })
-		return Next{After: wait}
-	}
-	s.finish(ctx, r, StateFailed, s.explain(ctx, err, "request_id", r.ID), "")
-	return Next{}
 }

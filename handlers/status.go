@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/mdebot/mdebot/mde"
@@ -22,22 +21,28 @@ func (s *Service) status(ctx context.Context, c Command, rec Recipient, id strin
 		return
 	}
 	f := []Field{
-		{Label: "Type", Value: a.Type},
-		{Label: "Status", Value: "`" + a.Status + "`"},
+		{Label: "Type", Value: T(a.Type)},
+		{Label: "Status", Value: T(Code(a.Status))},
 		{Label: "Machine", Value: machineLabel(a.ComputerDNSName, a.MachineID)},
-		{Label: "Requestor", Value: a.Requestor},
-		{Label: "Created", Value: utcTime(a.CreationDateTimeUtc)},
-		{Label: "Updated", Value: utcTime(a.LastUpdateDateTimeUtc)},
+		{Label: "Requestor", Value: T(a.Requestor)},
+		{Label: "Created", Value: T(utcTime(a.CreationDateTimeUtc))},
+		{Label: "Updated", Value: T(utcTime(a.LastUpdateDateTimeUtc))},
 	}
 	if a.RequestorComment != "" {
-		f = append(f, Field{Label: "Comment", Value: a.RequestorComment})
+		f = append(f, Field{Label: "Comment", Value: T(a.RequestorComment)})
 	}
-	next := ""
-	if a.Type == mde.TypeCollectInvestigationPackage && !a.Terminal() || a.Status == mde.StatusSucceeded {
-		next = fmt.Sprintf("`%s %s` delivers its package.", s.opt.Command, a.ID)
+	if path, status, ok := getFilePath(a); ok {
+		f = append(f, Field{Label: "File", Value: T(Code(path))}, Field{Label: "GetFile command", Value: T(Code(status))})
+	}
+	var next Text
+	switch {
+	case a.Type == mde.TypeLiveResponse && (!a.Terminal() || a.Status == mde.StatusSucceeded):
+		next = Tf("%s delivers its file (a .gz).", Code(s.opt.Command+" get "+a.ID))
+	case a.Type == mde.TypeCollectInvestigationPackage && !a.Terminal() || a.Status == mde.StatusSucceeded:
+		next = Tf("%s delivers its package.", Code(s.opt.Command+" "+a.ID))
 	}
 	s.opt.Metrics.Command(VerbStatus, "ok")
-	s.reply(ctx, rec, c.RequestID, Message{Header: fmt.Sprintf("Action `%s` is `%s`", a.ID, a.Status), Fields: f, Next: next})
+	s.reply(ctx, rec, c.RequestID, Message{Header: Tf("Action %s is %s", Code(a.ID), Code(a.Status)), Fields: f, Next: next})
 }
 
 func utcTime(t time.Time) string {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -31,20 +30,20 @@ func (s *Service) Sweep(ctx context.Context) error {
 			if now.Sub(r.UpdatedAt) > time.Minute {
 				s.start(ctx, r)
 			}
-		case StateAwaitingApproval:
-			if now.After(r.ExpiresAt) {
-				s.expire(ctx, r, fmt.Sprintf("No approver decided within %s (approval.expires_after); nothing was fetched.", roundDuration(r.ExpiresAt.Sub(r.CreatedAt))))
+		case StateAwaitingApproval, StateAwaitingConfirmation:
+			// Each has an expiry job for the instant its window closes; this
+			// is the safety net for one that was lost.
+			if !now.Before(r.ExpiresAt) {
+				s.expire(ctx, r, "")
 				continue
 			}
-			pending++
-		case StateAwaitingConfirmation:
-			if now.After(r.ExpiresAt) {
-				if s.finish(ctx, r, StateCancelled, "The collection was not confirmed in time; nothing was started.", "") {
-					s.start(ctx, r)
-				}
+			if r.State == StateAwaitingApproval {
+				pending++
 			}
-		case StateApproved, StateWaiting:
+		case StateApproved:
 			s.start(ctx, r)
+		case StateWaiting:
+			// The status poller (a periodic job) reads every waiting request.
 		case StateReady:
 			fetches[r.ActionID] = true
 			// Ready and untouched for long: no fetch job is serving it (a
@@ -79,12 +78,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 	for _, r := range untold {
 		s.start(ctx, r)
 	}
+	s.purgeOld(ctx)
 	return nil
-}
-
-// expire ends a request whose approval window passed and says so in the channel.
-func (s *Service) expire(ctx context.Context, r *Request, detail string) {
-	if s.finish(ctx, r, StateExpired, detail, "") {
-		s.start(ctx, r)
-	}
 }

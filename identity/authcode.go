@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -80,10 +82,88 @@ func (s *Service) startAuthCode(ctx context.Context, team, user string) (*Prompt
 // query parameters (code is empty when Microsoft answered an error). An
 // unknown, replayed or expired state fails with ErrBadState and redeems
 // nothing. Failures after that concern a known user and come as *LinkError.
+// With RequireEmailMatch off it refuses: such a link takes PendingLogin,
+// then ConfirmLogin.
 func (s *Service) CompleteLogin(ctx context.Context, state, code string) (*Link, error) {
 	if s.cfg.Flow != FlowAuthCode {
 		return nil, errors.New("identity: sign-in by link is off (identity.flow is device_code)")
 	}
+	if !s.cfg.RequireEmailMatch {
+		return nil, errConfirmRequired
+	}
+	return s.completeLogin(ctx, state, code)
+}
+
+// errConfirmRequired: CompleteLogin without the email check, which would
+// link whoever opened the link without asking.
+var errConfirmRequired = errors.New("identity: with identity.require_email_match off a sign-in must be confirmed (PendingLogin, ConfirmLogin)")
+
+// codeRE is what an authorization code may hold (Entra's are base64url
+// segments joined by dots); the confirmation form carries it back.
+var codeRE = regexp.MustCompile(`^[A-Za-z0-9._~+/=-]+$`)
+
+// PendingLogin is the first half of a callback when RequireEmailMatch is
+// off: nothing proves then that the person who signed in is the Slack user
+// the link was made for, so the callback page names that user and asks.
+// It returns whom the sign-in would link and the confirmation form's token;
+// it takes, redeems and stores nothing. With RequireEmailMatch on it
+// returns (nil, nil): CompleteLogin checks the email instead. An unknown or
+// expired state, or a malformed code, is ErrBadState.
+func (s *Service) PendingLogin(ctx context.Context, state, code string) (*Pending, error) {
+	if s.cfg.Flow != FlowAuthCode {
+		return nil, errors.New("identity: sign-in by link is off (identity.flow is device_code)")
+	}
+	if s.cfg.RequireEmailMatch {
+		return nil, nil
+	}
+	if state == "" || len(state) > maxStateLen || len(code) > maxCodeLen || !codeRE.MatchString(code) {
+		return nil, ErrBadState
+	}
+	st, err := s.cfg.Store.PeekLoginState(ctx, stateID(state))
+	if err != nil {
+		return nil, fmt.Errorf("identity: load sign-in state: %w", err)
+	}
+	if st == nil || !s.cfg.Now().Before(st.ExpiresAt) {
+		s.cfg.Logger.InfoContext(ctx, "identity callback refused: unknown, used or expired state")
+		return nil, ErrBadState
+	}
+	s.cfg.Logger.InfoContext(ctx, "identity sign-in awaits confirmation", "team", st.Team, "user", st.User)
+	return &Pending{Team: st.Team, User: st.User, CSRF: s.csrfToken(st.ID)}, nil
+}
+
+// ConfirmLogin is the second half: the confirmation form came back with
+// csrf, which must be PendingLogin's token for this state. A wrong or
+// missing token is ErrBadState and spends nothing; otherwise it is
+// CompleteLogin (the state is taken, so the token works once, and not past
+// the state's expiry).
+func (s *Service) ConfirmLogin(ctx context.Context, state, code, csrf string) (*Link, error) {
+	if s.cfg.Flow != FlowAuthCode {
+		return nil, errors.New("identity: sign-in by link is off (identity.flow is device_code)")
+	}
+	if s.cfg.RequireEmailMatch {
+		return nil, errors.New("identity: sign-in confirmation is off (identity.require_email_match is on)")
+	}
+	if state == "" || len(state) > maxStateLen {
+		return nil, ErrBadState
+	}
+	if want := s.csrfToken(stateID(state)); !hmac.Equal([]byte(csrf), []byte(want)) {
+		s.cfg.Logger.WarnContext(ctx, "identity confirmation refused: missing or wrong form token")
+		return nil, ErrBadState
+	}
+	return s.completeLogin(ctx, state, code)
+}
+
+// csrfToken binds the confirmation form to one sign-in state (by its ID):
+// HMAC-SHA256 under a key derived from store.encryption_key, so that any
+// replica can check it and nobody without the key can make one.
+func (s *Service) csrfToken(stateID string) string {
+	mac := hmac.New(sha256.New, s.csrfKey)
+	mac.Write([]byte(stateID))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// completeLogin takes the state, redeems the code and links (CompleteLogin).
+func (s *Service) completeLogin(ctx context.Context, state, code string) (*Link, error) {
 	if state == "" || len(state) > maxStateLen {
 		return nil, ErrBadState
 	}

@@ -17,7 +17,7 @@ func startDevice(t *testing.T, s *identity.Service) *identity.Prompt {
 	if err != nil {
 		t.Fatalf("StartLogin: %v", err)
 	}
-	if p.Flow != identity.FlowDeviceCode || p.UserCode == "" || p.URL == "" || p.Wait == nil ||
+	if p.Flow != identity.FlowDeviceCode || p.UserCode == "" || p.URL == "" || p.Wait == nil || p.Await == nil ||
 		!p.ExpiresAt.After(time.Now()) {
 		t.Fatalf("prompt = %+v, want a device code", p)
 	}
@@ -153,21 +153,26 @@ func TestDeviceCodeChecksBeforeStoring(t *testing.T) {
 	assertNothingStored(t, e, "U1")
 }
 
+// Close ends a pending wait and returns only once Await's done has run,
+// with ErrInterrupted and a context still usable for telling the user.
 func TestCloseStopsDeviceCodeWait(t *testing.T) {
 	e := newEnv(t, identity.FlowDeviceCode)
 	s := e.service(t)
 	e.addUser("U1", "alice@contoso.test")
 	p := startDevice(t, s)
-	res := waitAsync(p, context.Background())
+	var got error
+	var ctxErr error
+	done := false
+	p.Await(func(ctx context.Context, l *identity.Link, err error) {
+		got, ctxErr, done = err, ctx.Err(), true
+	})
 	waitFor(t, "a pending poll", func() bool { return pendingPolls(e.fake) > 0 })
-	s.Close() // returns only once the wait has ended
-	select {
-	case r := <-res:
-		if r.err == nil || errors.Is(r.err, identity.ErrExpired) {
-			t.Fatalf("Wait after Close = %+v, %v; want a shutdown error", r.link, r.err)
-		}
-	default:
-		t.Fatal("Close returned while a wait was still running")
+	s.Close() // returns only once done has returned
+	if !done {
+		t.Fatal("Close returned before the wait's done ran")
+	}
+	if !errors.Is(got, identity.ErrInterrupted) || ctxErr != nil {
+		t.Fatalf("done got %v (context %v); want ErrInterrupted and a live context", got, ctxErr)
 	}
 	assertNothingStored(t, e, "U1")
 }
@@ -184,5 +189,52 @@ func TestDeviceCodeWaitHonoursContext(t *testing.T) {
 	r := receive(t, res)
 	if !errors.Is(r.err, context.Canceled) {
 		t.Fatalf("Wait = %v, want context.Canceled", r.err)
+	}
+}
+
+// awaitAsync is Await delivering its result on a channel.
+func awaitAsync(p *identity.Prompt) <-chan waitResult {
+	ch := make(chan waitResult, 1)
+	p.Await(func(_ context.Context, l *identity.Link, err error) { ch <- waitResult{l, err} })
+	return ch
+}
+
+// A user's new login replaces the pending one: the old wait ends at once
+// with ErrSuperseded (its code no longer links), the new one links.
+func TestDeviceCodeNewLoginReplacesOld(t *testing.T) {
+	e := newEnv(t, identity.FlowDeviceCode)
+	s := e.service(t)
+	e.addUser("U1", "alice@contoso.test")
+	first := startDevice(t, s)
+	old := awaitAsync(first)
+	waitFor(t, "a pending poll", func() bool { return pendingPolls(e.fake) > 0 })
+	second := startDevice(t, s)
+	r := receive(t, old)
+	if !errors.Is(r.err, identity.ErrSuperseded) || r.link != nil {
+		t.Fatalf("the replaced wait = %+v, %v; want ErrSuperseded", r.link, r.err)
+	}
+	res := awaitAsync(second)
+	if err := e.fake.ApproveDevice(second.UserCode, "alice@contoso.test"); err != nil {
+		t.Fatal(err)
+	}
+	if r := receive(t, res); r.err != nil || r.link.User != "U1" {
+		t.Fatalf("the new wait = %+v, %v", r.link, r.err)
+	}
+}
+
+// Pending device-code sign-ins are bounded in all; a user replacing her own
+// does not count twice.
+func TestDeviceCodePendingBound(t *testing.T) {
+	e := newEnv(t, identity.FlowDeviceCode)
+	e.mod = func(o *identity.Options) { o.MaxPendingLogins = 2 }
+	s := e.service(t)
+	ctx := context.Background()
+	for _, u := range []string{"U1", "U2", "U2"} {
+		if _, err := s.StartLogin(ctx, team, u); err != nil {
+			t.Fatalf("StartLogin(%s): %v", u, err)
+		}
+	}
+	if p, err := s.StartLogin(ctx, team, "U3"); !errors.Is(err, identity.ErrBusy) || p != nil {
+		t.Fatalf("a third user's StartLogin = %+v, %v; want ErrBusy", p, err)
 	}
 }

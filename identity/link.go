@@ -25,8 +25,11 @@ func (s *Service) finishLink(ctx context.Context, team, user string, res signIn,
 			tid = t
 		}
 	}
+	// Refusals never name the Microsoft account to the Slack user: it may be
+	// a colleague's who opened her link. The log keeps it.
 	if !strings.EqualFold(tid, s.cfg.TenantID) {
-		return nil, s.linkFailed(ctx, team, user, fmt.Errorf("%w: %s is in tenant %s, not %s", ErrWrongTenant, name, orNone(tid), s.cfg.TenantID))
+		return nil, s.refuse(ctx, team, user, fmt.Errorf("%w (%s, not %s)", ErrWrongTenant, orNone(tid), s.cfg.TenantID),
+			"signed in as "+name)
 	}
 	if res.Account.HomeAccountID == "" {
 		return nil, s.linkFailed(ctx, team, user, errors.New("Microsoft's answer named no account (no client_info or id_token)"))
@@ -37,7 +40,7 @@ func (s *Service) finishLink(ctx context.Context, team, user string, res signIn,
 			return nil, s.linkFailed(ctx, team, user, fmt.Errorf("could not read your Slack profile email: %w", err))
 		}
 		if !emailMatches(email, res) {
-			return nil, s.linkFailed(ctx, team, user, fmt.Errorf("%w: signed in as %s, Slack email is %s", ErrEmailMismatch, name, orNone(email)))
+			return nil, s.refuse(ctx, team, user, ErrEmailMismatch, fmt.Sprintf("signed in as %s, Slack email is %s", name, orNone(email)))
 		}
 	}
 	cached := staged.bytes()
@@ -73,7 +76,16 @@ func (s *Service) finishLink(ctx context.Context, team, user string, res signIn,
 
 // linkFailed logs a refused or failed link of a known user and wraps err for them.
 func (s *Service) linkFailed(ctx context.Context, team, user string, err error) error {
+	return s.refuse(ctx, team, user, err, "")
+}
+
+// refuse is linkFailed with a detail for the log only: err is what the user
+// reads, detail what operators need (the account that signed in).
+func (s *Service) refuse(ctx context.Context, team, user string, err error, detail string) error {
 	attrs := []any{"team", team, "user", user, "reason", err.Error()}
+	if detail != "" {
+		attrs = append(attrs, "detail", detail)
+	}
 	var ae *authorityError
 	if errors.As(err, &ae) { // MSAL's words: endpoint and OAuth error, no secret
 		attrs = append(attrs, "cause", ae.err.Error())

@@ -36,13 +36,19 @@ type Options struct {
 	Now        func() time.Time
 	// StateTTL is how long an auth-code sign-in link stays valid (default 10m).
 	StateTTL time.Duration
+	// MaxPendingLogins bounds the device-code sign-ins waiting at once, all
+	// users together (default 200; each user has at most one).
+	MaxPendingLogins int
 }
 
-// DefaultScopes are the two delegated MDE scopes (reference/mde-api.md).
+// DefaultScopes are the delegated MDE scopes (reference/mde-api.md):
+// collection and package links, reading actions and devices, and live
+// response (getfile); the same as config's identity.scopes default.
 func DefaultScopes() []string {
 	return []string{
 		"https://api.securitycenter.microsoft.com/Machine.CollectForensics",
 		"https://api.securitycenter.microsoft.com/Machine.Read",
+		"https://api.securitycenter.microsoft.com/Machine.LiveResponse",
 	}
 }
 
@@ -161,6 +167,9 @@ func validate(o Options) (settings, error) {
 	}
 	if o.StateTTL == 0 {
 		o.StateTTL = 10 * time.Minute
+	}
+	if o.MaxPendingLogins <= 0 {
+		o.MaxPendingLogins = defaultMaxPendingLogins
 	}
 	return settings{Options: o, authority: host + "/" + o.TenantID, discovery: discovery, scopes: scopes}, nil
 }

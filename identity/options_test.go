@@ -107,6 +107,7 @@ func TestDefaultScopesAreTheMDEDelegatedScopes(t *testing.T) {
 	want := []string{
 		"https://api.securitycenter.microsoft.com/Machine.CollectForensics",
 		"https://api.securitycenter.microsoft.com/Machine.Read",
+		"https://api.securitycenter.microsoft.com/Machine.LiveResponse",
 	}
 	if got := identity.DefaultScopes(); !slices.Equal(got, want) {
 		t.Fatalf("DefaultScopes() = %v", got)

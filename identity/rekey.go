@@ -8,7 +8,8 @@ import (
 )
 
 // Kinds of sealed values: everything this package seals (tokencache.go,
-// authcode.go), each bound to its Slack user by userAAD.
+// authcode.go, and SealedStepToken in stepseal.go), each bound to its Slack
+// user (sealedAAD).
 const (
 	SealedTokenCache = "token_cache" // a user's MSAL token cache
 	SealedLoginState = "login_state" // a pending sign-in's PKCE verifier
@@ -16,8 +17,8 @@ const (
 
 // SealedValue is one sealed value held by the store.
 type SealedValue struct {
-	Kind       string // SealedTokenCache or SealedLoginState
-	ID         string // the login state's ID; empty for a token cache
+	Kind       string // SealedTokenCache, SealedLoginState or SealedStepToken
+	ID         string // the login state's ID, the step's request ID; empty for a token cache
 	Team, User string
 	Sealed     []byte
 }
@@ -85,10 +86,10 @@ func Rekey(ctx context.Context, st SealedRewriter, opts RekeyOptions) (RekeyRepo
 
 	var rep RekeyReport
 	err = st.RewriteSealed(ctx, func(v SealedValue) (Reseal, error) {
-		if v.Kind != SealedTokenCache && v.Kind != SealedLoginState {
+		if v.Kind != SealedTokenCache && v.Kind != SealedLoginState && v.Kind != SealedStepToken {
 			return Reseal{}, fmt.Errorf("identity: rekey: unknown kind of sealed value %q", v.Kind)
 		}
-		aad := userAAD(v.Team, v.User)
+		aad := sealedAAD(v)
 		if plain, err := unseal(oldA, v.Sealed, aad); err == nil {
 			rep.Rewritten++
 			return Reseal{Sealed: seal(newA, plain, aad)}, nil

@@ -3,7 +3,8 @@ package identity
 import (
 	"context"
 	"crypto/cipher"
-	"errors"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"regexp"
 	"sync"
@@ -17,6 +18,7 @@ import (
 type Service struct {
 	cfg       settings
 	aead      cipher.AEAD
+	csrfKey   []byte // signs sign-in confirmation forms
 	cred      confidential.Credential
 	urlClient confidential.Client // builds authorize URLs; holds no token
 	clients   *clientPool
@@ -27,6 +29,9 @@ type Service struct {
 	mu      sync.Mutex
 	closed  bool
 	pollers sync.WaitGroup
+	// devices are the pending device-code sign-ins, one per team:user: a
+	// newer login cancels the older's wait.
+	devices map[string]*pendingDevice
 }
 
 // New validates o and builds the service. It makes no network call.
@@ -39,7 +44,10 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, aead: aead, clients: newClientPool(maxClients)}
+	s := &Service{cfg: cfg, aead: aead, clients: newClientPool(maxClients), devices: map[string]*pendingDevice{}}
+	mac := hmac.New(sha256.New, cfg.Key) // a key of its own, not the sealing key itself
+	mac.Write([]byte("mdebot sign-in confirmation v1"))
+	s.csrfKey = mac.Sum(nil)
 	if cfg.Flow == FlowAuthCode {
 		if s.cred, err = confidential.NewCredFromSecret(cfg.ClientSecret); err != nil {
 			return nil, fmt.Errorf("identity.client_secret: %w", err)
@@ -133,4 +141,4 @@ func checkIDs(team, user string) error {
 }
 
 // errClosed: the service is shutting down.
-var errClosed = errors.New("identity: the service is shutting down")
+var errClosed = fmt.Errorf("identity: the service is shutting down: %w", ErrInterrupted)

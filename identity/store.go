@@ -20,6 +20,8 @@ type Store interface {
 	DeleteLink(ctx context.Context, team, user string) error
 	// SaveLoginState stores a pending auth-code sign-in.
 	SaveLoginState(ctx context.Context, st LoginState) error
+	// PeekLoginState returns the state without taking it, or (nil, nil) when unknown.
+	PeekLoginState(ctx context.Context, id string) (*LoginState, error)
 	// TakeLoginState deletes and returns the state (single use), or (nil, nil)
 	// when unknown or already taken.
 	TakeLoginState(ctx context.Context, id string) (*LoginState, error)

@@ -51,13 +51,16 @@ func (c *Client) GetPackageURI(ctx context.Context, ts TokenSource, id string) (
 	}
 	r, err := c.call(ctx, ts, ep, http.MethodGet, "/api/machineactions/"+pathID(id)+"/getPackageUri", "", nil, false)
 	if err != nil {
-		if e, ok := err.(*Error); ok && e.Kind == KindNotFound {
-			nr := *e
-			nr.Kind = KindNotReady
-			return PackageURL{}, &nr
-		}
-		return PackageURL{}, err
+		return PackageURL{}, notFoundIsNotReady(err)
 	}
+	return c.parseLink(ep, r)
+}
+
+// parseLink reads a {"value": "<url>"} answer (getPackageUri,
+// GetLiveResponseResultDownloadLink). The link must be https (http only on
+// loopback) on an allowed download host, or the result is KindRefusedURL;
+// no message ever holds the link's query string.
+func (c *Client) parseLink(ep string, r *apiReply) (PackageURL, error) {
 	var body struct {
 		Value *string `json:"value"`
 	}
@@ -65,22 +68,33 @@ func (c *Client) GetPackageURI(ctx context.Context, ts TokenSource, id string) (
 		return PackageURL{}, err
 	}
 	if body.Value == nil || strings.TrimSpace(*body.Value) == "" {
-		return PackageURL{}, &Error{Kind: KindInvalidResponse, Endpoint: ep, HTTPStatus: r.status, Message: "answer has no package link"}
+		return PackageURL{}, &Error{Kind: KindInvalidResponse, Endpoint: ep, HTTPStatus: r.status, Message: "answer has no download link"}
 	}
 	v := strings.TrimSpace(*body.Value)
-	// The documented example wraps the link in one pair of escaped quotes.
+	// getPackageUri's documented example wraps the link in one pair of escaped quotes.
 	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 		v = v[1 : len(v)-1]
 	}
 	u, err := url.Parse(v)
 	if err != nil {
 		// url's own error would quote the link, credential included.
-		return PackageURL{}, &Error{Kind: KindRefusedURL, Endpoint: ep, HTTPStatus: r.status, Message: "package link is not a URL"}
+		return PackageURL{}, &Error{Kind: KindRefusedURL, Endpoint: ep, HTTPStatus: r.status, Message: "download link is not a URL"}
 	}
 	if err := checkPackageURL(u, c.downloadHosts); err != nil {
 		return PackageURL{}, &Error{Kind: KindRefusedURL, Endpoint: ep, HTTPStatus: r.status, Message: err.Error()}
 	}
 	return NewPackageURL(u), nil
+}
+
+// notFoundIsNotReady turns a 404 into KindNotReady: Defender answers 404 for
+// a result asked before the action completed.
+func notFoundIsNotReady(err error) error {
+	if e, ok := err.(*Error); ok && e.Kind == KindNotFound {
+		nr := *e
+		nr.Kind = KindNotReady
+		return &nr
+	}
+	return err
 }
 
 // ListMachineActions lists actions matching an OData filter (GET
@@ -139,8 +153,18 @@ func ODataQuote(s string) string {
 
 // ActiveCollectionFilter selects the device's collections still running.
 func ActiveCollectionFilter(machineID string) string {
+	return activeFilter(machineID, TypeCollectInvestigationPackage)
+}
+
+// ActiveLiveResponseFilter selects the device's live response sessions still
+// open (Pending or InProgress): Defender allows one per device.
+func ActiveLiveResponseFilter(machineID string) string {
+	return activeFilter(machineID, TypeLiveResponse)
+}
+
+func activeFilter(machineID, typ string) string {
 	return "machineId eq " + ODataQuote(machineID) +
-		" and type eq " + ODataQuote(TypeCollectInvestigationPackage) +
+		" and type eq " + ODataQuote(typ) +
 		" and (status eq " + ODataQuote(StatusPending) + " or status eq " + ODataQuote(StatusInProgress) + ")"
 }
 

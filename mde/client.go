@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,7 +22,7 @@ import (
 type Options struct {
 	// BaseURL is the API base, e.g. Endpoints(...).APIBase (required; see CheckBaseURL).
 	BaseURL string
-	// DownloadHosts are the host patterns a package link may point to
+	// DownloadHosts are the host patterns a package or result link may point to
 	// (default DefaultDownloadHosts()).
 	DownloadHosts []string
 	// MaxPackageSize is the largest package OpenPackage reads (default 1 GiB).
@@ -42,7 +43,8 @@ type Options struct {
 	// Observe, when set, is told of every HTTP attempt (status 0 when the
 	// transport failed). Endpoint names: getPackageUri, getMachineAction,
 	// listMachineActions, collectInvestigationPackage, getMachine,
-	// listMachines, download.
+	// listMachines, runLiveResponse, getLiveResponseResultDownloadLink,
+	// download.
 	Observe func(endpoint string, status int, d time.Duration)
 	// Logger gets debug and warning records (default: discard).
 	Logger *slog.Logger
@@ -61,6 +63,9 @@ type Client struct {
 	maxRetryAfter time.Duration
 	observe       func(string, int, time.Duration)
 	log           *slog.Logger
+	// idFilterRefused: Defender answered 400 to an id $filter once, so
+	// ListMachineActionsByID asks per id for the client's lifetime.
+	idFilterRefused atomic.Bool
 }
 
 const (
@@ -310,17 +315,20 @@ func httpError(endpoint string, status int, h http.Header, body []byte) *Error {
 		e.Code, e.Message, e.CorrelationID = de.Error.Code, de.Error.Message, de.Error.Target
 	}
 	switch {
+	case status == http.StatusBadRequest && e.Code == "ActiveRequestAlreadyExists" && endpoint == endpointRunLiveResponse:
+		e.Kind = KindSessionOpen
+		e.Message = withDefenderSays("a live response session is already open on this device; wait for it to end", e.Message)
 	case status == http.StatusBadRequest && e.Code == "ActiveRequestAlreadyExists":
 		e.Kind = KindAlreadyRunning
 	case status == http.StatusUnauthorized:
 		e.Kind = KindUnauthorized
+	case status == http.StatusForbidden && endpoint == endpointRunLiveResponse:
+		e.Kind = KindForbidden
+		e.Message = withDefenderSays("the analyst lacks Defender's live response permission (\"Live response capabilities\") "+
+			"or access to the device's device group, or the sign-in lacks Machine.LiveResponse", e.Message)
 	case status == http.StatusForbidden:
 		e.Kind = KindForbidden
-		msg := "the analyst lacks the Defender role (\"Alerts investigation\") or access to the device's device group"
-		if e.Message != "" {
-			msg += "; Defender says: " + e.Message
-		}
-		e.Message = msg
+		e.Message = withDefenderSays("the analyst lacks the Defender role (\"Alerts investigation\") or access to the device's device group", e.Message)
 	case status == http.StatusNotFound:
 		e.Kind = KindNotFound
 	case status == http.StatusTooManyRequests:
@@ -337,6 +345,14 @@ func httpError(endpoint string, status int, h http.Header, body []byte) *Error {
 		}
 	}
 	return e
+}
+
+// withDefenderSays is our explanation followed by Defender's own message.
+func withDefenderSays(ours, defender string) string {
+	if defender == "" {
+		return ours
+	}
+	return ours + "; Defender says: " + defender
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date; absent or

@@ -4,19 +4,22 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
-// Package is an open package download: reading it streams the body while
-// computing SHA-256 and the byte count, and fails past the maximum size. A
-// body that ends before its Content-Length, or a cut connection, is an error
-// from Read, never a clean EOF. Not safe for concurrent use.
+// Package is an open download (an investigation package, or a live response
+// result's .gz): reading it streams the body while computing SHA-256 and the
+// byte count, and fails past the maximum size. A body that ends before its
+// Content-Length, or a cut connection, is an error from Read, never a clean
+// EOF. Not safe for concurrent use.
 type Package struct {
 	body io.ReadCloser
 	sha  hash.Hash
@@ -26,14 +29,16 @@ type Package struct {
 	err  error // sticky: once failed, every Read fails the same way
 }
 
-// OpenPackage starts downloading a package link. No bearer token is sent
-// (the link's query string is the credential). A link, or a redirect, that
-// is not https (http on loopback only) on an allowed download host is
-// refused with KindRefusedURL before it is requested.
+// OpenPackage starts downloading a link: a package link, or a live response
+// ResultURL. No bearer token is sent (the link's query string is the
+// credential). A link, or a redirect, that is not https (http on loopback
+// only) on an allowed download host is refused with KindRefusedURL before it
+// is requested. A link blob storage refuses as expired (403
+// AuthenticationFailed) is KindLinkExpired: ask Defender for a new one.
 func (c *Client) OpenPackage(ctx context.Context, u PackageURL) (*Package, error) {
 	const ep = "download"
 	if u.IsZero() {
-		return nil, &Error{Kind: KindInvalidInput, Endpoint: ep, Message: "no package link"}
+		return nil, &Error{Kind: KindInvalidInput, Endpoint: ep, Message: "no download link"}
 	}
 	if err := checkPackageURL(u.u, c.downloadHosts); err != nil {
 		return nil, &Error{Kind: KindRefusedURL, Endpoint: ep, Message: err.Error()}
@@ -47,7 +52,7 @@ func (c *Client) OpenPackage(ctx context.Context, u PackageURL) (*Package, error
 	if resp.ContentLength > c.maxPackage {
 		resp.Body.Close()
 		return nil, &Error{Kind: KindTooLarge, Endpoint: ep, HTTPStatus: resp.StatusCode,
-			Message: fmt.Sprintf("package is %d bytes, more than the maximum of %d", resp.ContentLength, c.maxPackage)}
+			Message: fmt.Sprintf("the file is %d bytes, more than the maximum of %d", resp.ContentLength, c.maxPackage)}
 	}
 	return &Package{body: resp.Body, sha: sha256.New(), size: resp.ContentLength, max: c.maxPackage}, nil
 }
@@ -56,7 +61,7 @@ func (c *Client) openOnce(ctx context.Context, u *url.URL) (*http.Response, erro
 	const ep = "download"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, &Error{Kind: KindRefusedURL, Endpoint: ep, Message: "package link is not a valid request URL"}
+		return nil, &Error{Kind: KindRefusedURL, Endpoint: ep, Message: "download link is not a valid request URL"}
 	}
 	// The exact bytes, so Content-Length and the hash are the file's.
 	req.Header.Set("Accept-Encoding", "identity")
@@ -75,13 +80,40 @@ func (c *Client) openOnce(ctx context.Context, u *url.URL) (*http.Response, erro
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := httpError(ep, resp.StatusCode, resp.Header, data)
-		if e.Kind == KindForbidden || e.Kind == KindUnauthorized {
+		switch code := storageErrorCode(resp.Header, data); {
+		case e.Kind == KindForbidden && expiredSAS(code):
+			e.Kind, e.Code = KindLinkExpired, code
+			e.Message = "blob storage refused the download link (" + code + "): it has expired or is no longer valid; ask Defender for a new one"
+		case e.Kind == KindForbidden || e.Kind == KindUnauthorized:
 			// Not Defender's role check: the link itself was refused.
-			e.Message = "the package link was refused (expired or already invalid); ask for a new one"
+			e.Message = "the download link was refused (expired or already invalid); ask for a new one"
 		}
 		return nil, e
 	}
 	return resp, nil
+}
+
+// expiredSAS reports whether code is Azure Storage's answer to an expired
+// SAS: Azure says AuthenticationFailed; the Azurite emulator says
+// AuthorizationFailure.
+func expiredSAS(code string) bool {
+	return code == "AuthenticationFailed" || code == "AuthorizationFailure"
+}
+
+// storageErrorCode is Azure Storage's error code: the x-ms-error-code header,
+// else the <Code> of its XML error body ("" for anything else).
+func storageErrorCode(h http.Header, body []byte) string {
+	if c := strings.TrimSpace(h.Get("x-ms-error-code")); c != "" {
+		return c
+	}
+	var e struct {
+		XMLName xml.Name `xml:"Error"`
+		Code    string   `xml:"Code"`
+	}
+	if xml.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	return strings.TrimSpace(e.Code)
 }
 
 // checkRedirect follows a redirect only to where the link itself could point.
@@ -113,7 +145,7 @@ func (p *Package) Read(b []byte) (int, error) {
 	if n > 0 {
 		if p.n+int64(n) > p.max {
 			p.err = &Error{Kind: KindTooLarge, Endpoint: "download",
-				Message: fmt.Sprintf("package is larger than the maximum of %d bytes", p.max)}
+				Message: fmt.Sprintf("the file is larger than the maximum of %d bytes", p.max)}
 			return 0, p.err
 		}
 		p.n += int64(n)

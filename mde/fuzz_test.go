@@ -18,8 +18,9 @@ import (
 const (
 	fuzzActionID  = "7f1b8b1e-2d6f-4b8a-9a3c-0c1d2e3f4a5b"
 	fuzzMachineID = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
-	// fuzzSuffix is the one wildcard download host of the fuzz client.
-	fuzzSuffix = ".securitycenter.windows.com"
+	// fuzzSuffix and fuzzBlobSuffix are the wildcard download hosts of the fuzz client.
+	fuzzSuffix     = ".securitycenter.windows.com"
+	fuzzBlobSuffix = ".blob.core.windows.net"
 )
 
 // replyTransport answers every request with one canned response, in
@@ -46,7 +47,7 @@ func fuzzClient(t *testing.T, status int, body []byte) *Client {
 	t.Helper()
 	c, err := New(Options{
 		BaseURL:       "https://api.security.microsoft.com",
-		DownloadHosts: []string{"*" + fuzzSuffix, "127.0.0.1"},
+		DownloadHosts: []string{"*" + fuzzSuffix, "*" + fuzzBlobSuffix, "127.0.0.1"},
 		HTTPClient:    &http.Client{Transport: replyTransport{status: status, header: http.Header{}, body: body}},
 		Retries:       -1,
 		MaxRetryAfter: -1,
@@ -82,13 +83,15 @@ func mdeError(t *testing.T, what string, err error, kinds ...ErrorKind) *Error {
 }
 
 // allowedPackageHost is the fuzz client's download host rule, restated: a
-// real host name (or IP) that is 127.0.0.1 or a subdomain of fuzzSuffix.
+// real host name (or IP) that is 127.0.0.1 or a subdomain of fuzzSuffix or
+// fuzzBlobSuffix.
 func allowedPackageHost(hostname string) bool {
 	name := strings.TrimSuffix(strings.ToLower(hostname), ".")
 	if net.ParseIP(name) == nil && ValidateHostname(name) != nil {
 		return false
 	}
-	return name == "127.0.0.1" || (strings.HasSuffix(name, fuzzSuffix) && len(name) > len(fuzzSuffix))
+	sub := func(suffix string) bool { return strings.HasSuffix(name, suffix) && len(name) > len(suffix) }
+	return name == "127.0.0.1" || sub(fuzzSuffix) || sub(fuzzBlobSuffix)
 }
 
 func loopbackHost(hostname string) bool {
@@ -131,36 +134,44 @@ func FuzzGetPackageURI(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := fuzzClient(t, http.StatusOK, body).GetPackageURI(t.Context(), fuzzTokens{}, fuzzActionID)
-		if err != nil {
-			e := mdeError(t, "GetPackageURI", err, KindInvalidResponse, KindRefusedURL)
-			if !p.IsZero() {
-				t.Fatalf("refused (%v) but returned a link", err)
-			}
-			if q := packageQuery(body); q != "" && strings.Contains(e.Error(), q) {
-				t.Fatalf("refusal %q quotes the link's query string %q", e.Error(), q)
-			}
-			return
-		}
-		if p.IsZero() {
-			t.Fatal("no error and no link")
-		}
-		u, perr := url.Parse(p.Reveal())
-		switch {
-		case perr != nil:
-			t.Fatalf("returned link %q does not parse again: %v", p.Reveal(), perr)
-		case u.Host != p.Host():
-			t.Fatalf("returned link %q reparses to host %q, not %q", p.Reveal(), u.Host, p.Host())
-		case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
-			t.Fatalf("returned link %q: scheme %q on host %q", p.Reveal(), u.Scheme, u.Hostname())
-		case u.User != nil:
-			t.Fatalf("returned link %q carries user info", p.Reveal())
-		case !allowedPackageHost(u.Hostname()):
-			t.Fatalf("returned link %q: host %q is not an allowed host name", p.Reveal(), u.Hostname())
-		}
-		if shown, err := url.Parse(p.String()); err != nil || (shown.RawQuery != "" && shown.RawQuery != "REDACTED") || shown.User != nil || shown.Fragment != "" {
-			t.Fatalf("String() %q shows more than scheme, host and path (%v)", p.String(), err)
-		}
+		checkLinkAnswer(t, "GetPackageURI", body, p, err)
 	})
+}
+
+// checkLinkAnswer holds for every link answer: a link is returned only when
+// it is https (or http on loopback), has no user info and points to an
+// allowed host; a refusal never quotes the link's query string.
+func checkLinkAnswer(t *testing.T, what string, body []byte, p PackageURL, err error) {
+	t.Helper()
+	if err != nil {
+		e := mdeError(t, what, err, KindInvalidResponse, KindRefusedURL)
+		if !p.IsZero() {
+			t.Fatalf("refused (%v) but returned a link", err)
+		}
+		if q := packageQuery(body); q != "" && strings.Contains(e.Error(), q) {
+			t.Fatalf("refusal %q quotes the link's query string %q", e.Error(), q)
+		}
+		return
+	}
+	if p.IsZero() {
+		t.Fatal("no error and no link")
+	}
+	u, perr := url.Parse(p.Reveal())
+	switch {
+	case perr != nil:
+		t.Fatalf("returned link %q does not parse again: %v", p.Reveal(), perr)
+	case u.Host != p.Host():
+		t.Fatalf("returned link %q reparses to host %q, not %q", p.Reveal(), u.Host, p.Host())
+	case u.Scheme != "https" && !(u.Scheme == "http" && loopbackHost(u.Hostname())):
+		t.Fatalf("returned link %q: scheme %q on host %q", p.Reveal(), u.Scheme, u.Hostname())
+	case u.User != nil:
+		t.Fatalf("returned link %q carries user info", p.Reveal())
+	case !allowedPackageHost(u.Hostname()):
+		t.Fatalf("returned link %q: host %q is not an allowed host name", p.Reveal(), u.Hostname())
+	}
+	if shown, err := url.Parse(p.String()); err != nil || (shown.RawQuery != "" && shown.RawQuery != "REDACTED") || shown.User != nil || shown.Fragment != "" {
+		t.Fatalf("String() %q shows more than scheme, host and path (%v)", p.String(), err)
+	}
 }
 
 // packageQuery is the query string of the link in a getPackageUri answer,

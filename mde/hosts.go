@@ -46,9 +46,10 @@ func Endpoints(cloud, region string) (Cloud, error) {
 }
 
 // DefaultDownloadHosts returns the host patterns Defender's package links
-// point to (a fresh slice the caller may change).
+// and live response result links (Azure blob storage) point to (a fresh
+// slice the caller may change).
 func DefaultDownloadHosts() []string {
-	return []string{"*.securitycenter.windows.com", "*.securitycenter.windows.us"}
+	return []string{"*.securitycenter.windows.com", "*.securitycenter.windows.us", "*.blob.core.windows.net"}
 }
 
 // CheckBaseURL accepts an absolute https URL, or http:// on a loopback host
@@ -150,25 +151,25 @@ func checkHostPatterns(patterns []string) error {
 	return nil
 }
 
-// checkPackageURL applies the scheme and host rules to a package link. Its
+// checkPackageURL applies the scheme and host rules to a download link. Its
 // message never contains the query string (the credential).
 func checkPackageURL(u *url.URL, hosts []string) error {
 	if err := checkScheme(u); err != nil {
-		return fmt.Errorf("package link %s: %w", redacted(u), err)
+		return fmt.Errorf("download link %s: %w", redacted(u), err)
 	}
 	if u.User != nil {
-		return fmt.Errorf("package link %s carries user info", redacted(u))
+		return fmt.Errorf("download link %s carries user info", redacted(u))
 	}
 	if name := strings.TrimSuffix(u.Hostname(), "."); net.ParseIP(name) == nil && ValidateHostname(name) != nil {
-		return fmt.Errorf("package link host %q is not a host name", u.Host) // url.Parse lets "!", ">", "%" through
+		return fmt.Errorf("download link host %q is not a host name", u.Host) // url.Parse lets "!", ">", "%" through
 	}
 	if !MatchHost(hosts, u.Host) {
-		return fmt.Errorf("package link host %q is not in the allowed download hosts", u.Host)
+		return fmt.Errorf("download link host %q is not in the allowed download hosts", u.Host)
 	}
 	return nil
 }
 
-// redacted is scheme://host/path of u: what may be shown of a package link.
+// redacted is scheme://host/path of u: what may be shown of a download link.
 func redacted(u *url.URL) string {
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }

@@ -81,6 +81,8 @@ func TestMatchHost(t *testing.T) {
 		{def, "userrequests-us.securitycenter.windows.com:443", true},
 		{def, "userrequests.securitycenter.windows.us", true},
 		{def, "userrequests-us.securitycenter.windows.com.", true},
+		{def, "automatedirstrprdweu.blob.core.windows.net", true}, // live response results
+		{def, "blob.core.windows.net", false},
 		{def, "securitycenter.windows.com", false}, // *. matches subdomains only
 		{def, "evilsecuritycenter.windows.com", false},
 		{def, "userrequests.securitycenter.windows.com.evil.example", false},

@@ -14,20 +14,21 @@ import (
 // ask again (Take) more often than this while they wait.
 const QueueIdle = 2 * time.Minute
 
-// MemoryLimiter rations getPackageUri calls within one process: a FIFO queue
-// of keys plus the history of granted calls, with ETAs from NextSlots (the
-// same rule as the shared limiter). Safe for concurrent use.
+// MemoryLimiter rations one budget's calls within one process: a queue of
+// keys served round-robin across users (JoinRound, ServeOrder) plus the history of
+// granted calls, with ETAs from NextSlots (the same rules as the shared
+// limiter). Safe for concurrent use.
 type MemoryLimiter struct {
 	limits Limits
 	now    func() time.Time
 
 	mu    sync.Mutex
 	calls []time.Time
-	queue []queued
+	queue []queued // join order
 }
 
 type queued struct {
-	key  string
+	Waiter
 	seen time.Time
 }
 
@@ -40,34 +41,43 @@ func NewMemoryLimiter(l Limits, now func() time.Time) *MemoryLimiter {
 	return &MemoryLimiter{limits: l, now: now}
 }
 
-// Take asks for a call slot for key. The key takes (or keeps) its place in
-// the queue; at position p (0-based) its ETA is NextSlots(history, now, l,
-// p+1)[p]. When that ETA has come the call is counted, the key leaves the
-// queue and the slot is Granted; otherwise the slot gives the 1-based
-// position and the wait.
-func (m *MemoryLimiter) Take(ctx context.Context, key string) (Slot, error) {
+// Take asks for a call slot for key, served for user (the Slack user the
+// call is made for; a later Take may name another). A new key joins the
+// queue in round JoinRound; a waiting key keeps its round and join time. At
+// position p (0-based) of ServeOrder its
+// ETA is NextSlots(history, now, l, p+1)[p]. When that ETA has come the call
+// is counted, the key leaves the queue and the slot is Granted; otherwise
+// the slot gives the 1-based position and the wait.
+func (m *MemoryLimiter) Take(ctx context.Context, key, user string) (Slot, error) {
 	if err := ctx.Err(); err != nil {
 		return Slot{}, fmt.Errorf("limiter: %w", err)
 	}
-	if key == "" {
-		return Slot{}, errors.New("limiter: empty key")
+	if key == "" || user == "" {
+		return Slot{}, errors.New("limiter: empty key or user")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	m.prune(now)
-	p := slices.IndexFunc(m.queue, func(q queued) bool { return q.key == key })
-	if p < 0 {
-		m.queue = append(m.queue, queued{key: key})
-		p = len(m.queue) - 1
+	joined := make([]Waiter, len(m.queue))
+	for j, q := range m.queue {
+		joined[j] = q.Waiter
 	}
-	m.queue[p].seen = now
+	i := slices.IndexFunc(m.queue, func(q queued) bool { return q.Key == key })
+	if i < 0 {
+		w := Waiter{Key: key, User: user, Round: JoinRound(joined, user)}
+		m.queue, joined = append(m.queue, queued{Waiter: w}), append(joined, w)
+		i = len(m.queue) - 1
+	}
+	m.queue[i].User, m.queue[i].seen = user, now
+	joined[i].User = user
+	p := ServePosition(joined, key)
 	eta := NextSlots(m.calls, now, m.limits, p+1)[p]
 	if eta.After(now) {
 		return Slot{Position: p + 1, Wait: eta.Sub(now)}, nil
 	}
 	m.calls = append(m.calls, now)
-	m.queue = slices.Delete(m.queue, p, p+1)
+	m.queue = slices.Delete(m.queue, i, i+1)
 	return Slot{Granted: true}, nil
 }
 
@@ -75,7 +85,7 @@ func (m *MemoryLimiter) Take(ctx context.Context, key string) (Slot, error) {
 func (m *MemoryLimiter) Leave(ctx context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.queue = slices.DeleteFunc(m.queue, func(q queued) bool { return q.key == key })
+	m.queue = slices.DeleteFunc(m.queue, func(q queued) bool { return q.Key == key })
 	return nil
 }
 

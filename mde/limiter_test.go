@@ -45,7 +45,7 @@ func TestMemoryLimiter(t *testing.T) {
 				t.Fatal(err)
 			}
 		case st.key != "":
-			got, err := l.Take(t.Context(), st.key)
+			got, err := l.Take(t.Context(), st.key, "U1")
 			if err != nil || got != st.want {
 				t.Fatalf("step %d Take(%s) = %+v, %v; want %+v", i, st.key, got, err, st.want)
 			}
@@ -54,8 +54,11 @@ func TestMemoryLimiter(t *testing.T) {
 			t.Fatalf("step %d: QueueLen = %d, want %d", i, got, st.queue)
 		}
 	}
-	if _, err := l.Take(t.Context(), ""); err == nil {
+	if _, err := l.Take(t.Context(), "", "U1"); err == nil {
 		t.Fatal("empty key accepted")
+	}
+	if _, err := l.Take(t.Context(), "H", ""); err == nil {
+		t.Fatal("empty user accepted")
 	}
 }
 
@@ -63,13 +66,13 @@ func TestMemoryLimiterHourly(t *testing.T) {
 	clk := newClock()
 	l := mde.NewMemoryLimiter(mde.Limits{PerMinute: 2, PerHour: 3}, clk.Now)
 	for i := range 3 {
-		if s, _ := l.Take(t.Context(), fmt.Sprint(i)); !s.Granted {
+		if s, _ := l.Take(t.Context(), fmt.Sprint(i), "U1"); !s.Granted {
 			t.Fatalf("call %d not granted: %+v", i, s)
 		}
 		clk.Add(time.Minute)
 	}
 	// Calls at 0, 1m, 2m; now 3m: the first leaves the (widened) hour at 60m2s.
-	if s, _ := l.Take(t.Context(), "x"); s.Granted || s.Wait != 57*time.Minute+mde.WindowMargin {
+	if s, _ := l.Take(t.Context(), "x", "U1"); s.Granted || s.Wait != 57*time.Minute+mde.WindowMargin {
 		t.Fatalf("got %+v, want a 57m2s wait", s)
 	}
 }
@@ -82,7 +85,7 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 	granted, positions := 0, map[int]bool{}
 	for i := range 20 {
 		wg.Go(func() {
-			s, err := l.Take(t.Context(), fmt.Sprint("key", i))
+			s, err := l.Take(t.Context(), fmt.Sprint("key", i), "U1")
 			if err != nil {
 				t.Error(err)
 				return
@@ -104,3 +107,27 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 
 // mustLen drops QueueLen's error, which the in-process limiter never returns.
 func mustLen(n int, _ error) int { return n }
+
+// The live response budget is a second, independent limiter: ten calls a
+// minute, whatever getPackageUri's own limiter has granted.
+func TestLiveResponseBudget(t *testing.T) {
+	clk := newClock()
+	pkg := mde.NewMemoryLimiter(mde.DefaultPackageURILimits(), clk.Now)
+	live := mde.NewMemoryLimiter(mde.DefaultLiveResponseLimits(), clk.Now)
+	for i := range 2 {
+		if s, _ := pkg.Take(t.Context(), fmt.Sprint("pkg", i), "U1"); !s.Granted {
+			t.Fatalf("package call %d not granted: %+v", i, s)
+		}
+	}
+	for i := range 10 {
+		if s, _ := live.Take(t.Context(), fmt.Sprint("live", i), "U1"); !s.Granted {
+			t.Fatalf("live response call %d not granted: %+v", i, s)
+		}
+	}
+	if s, _ := live.Take(t.Context(), "live10", "U1"); s.Granted || s.Position != 1 || s.Wait != time.Minute+mde.WindowMargin {
+		t.Fatalf("11th live response call: %+v, want position 1 after 1m2s", s)
+	}
+	if s, _ := pkg.Take(t.Context(), "pkg2", "U1"); s.Granted || s.Wait != time.Minute+mde.WindowMargin {
+		t.Fatalf("3rd package call: %+v, want a 1m2s wait", s)
+	}
+}

@@ -1,6 +1,8 @@
 package mde
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"time"
 )
@@ -77,4 +79,48 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Waiter is a key waiting at a limiter, the user it is served for, and its
+// round (JoinRound).
+type Waiter struct {
+	Key   string
+	User  string
+	Round int
+}
+
+// JoinRound is the round of a key joining queue (in join order) for user:
+// the current round (the smallest in the queue, 0 when it is empty), or one
+// past the round of user's last waiting key, whichever is later. A key keeps
+// its round until served, so each user gets one key served per round:
+// ranking keys afresh at every grant would make a user's next key "first"
+// again, ahead of a colleague who joined after it, time after time.
+func JoinRound(queue []Waiter, user string) int {
+	round, mine := -1, -1
+	for _, w := range queue {
+		if round < 0 || w.Round < round {
+			round = w.Round
+		}
+		if w.User == user {
+			mine = max(mine, w.Round)
+		}
+	}
+	return max(round, mine+1, 0)
+}
+
+// ServeOrder returns waiters, given in the order they joined, in the order
+// they are served: by round, each round in join order. With rounds from
+// JoinRound that is round-robin across users: each user's first waiting
+// key, then each user's second, and so on, so one user's burst cannot push
+// a colleague's lone key behind all of it. Position p (0-based) in this
+// order has the ETA NextSlots(...)[p].
+func ServeOrder(joined []Waiter) []Waiter {
+	out := slices.Clone(joined)
+	slices.SortStableFunc(out, func(a, b Waiter) int { return cmp.Compare(a.Round, b.Round) })
+	return out
+}
+
+// ServePosition is key's 0-based place in ServeOrder(joined), or -1.
+func ServePosition(joined []Waiter, key string) int {
+	return slices.IndexFunc(ServeOrder(joined), func(w Waiter) bool { return w.Key == key })
 }

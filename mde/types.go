@@ -32,8 +32,13 @@ const (
 	StatusCancelled  = "Cancelled"
 )
 
-// TypeCollectInvestigationPackage is the only action type that has a package.
-const TypeCollectInvestigationPackage = "CollectInvestigationPackage"
+// Action types mdebot starts.
+const (
+	// TypeCollectInvestigationPackage is the only action type that has a package.
+	TypeCollectInvestigationPackage = "CollectInvestigationPackage"
+	// TypeLiveResponse is a runliveresponse session; its Commands carry each command's status.
+	TypeLiveResponse = "LiveResponse"
+)
 
 // MachineAction is Defender's machineAction entity (the fields mdebot reads).
 type MachineAction struct {
@@ -54,6 +59,9 @@ type MachineAction struct {
 	Title                   string     `json:"title,omitempty"`
 	ErrorHResult            int64      `json:"errorHResult,omitempty"`
 	TroubleshootInfo        string     `json:"troubleshootInfo,omitempty"`
+	// Commands are a LiveResponse action's commands, each with its own status
+	// (absent for other types).
+	Commands []LiveResponseCommand `json:"commands,omitempty"`
 }
 
 // Terminal reports whether the action's status is final.
@@ -96,6 +104,8 @@ const (
 	KindInvalidInput    ErrorKind = "invalid_input"    // an identifier failed validation; no request was made
 	KindRefusedURL      ErrorKind = "refused_url"      // package URL not https or host not allowed; never fetched
 	KindTooLarge        ErrorKind = "too_large"        // package larger than the maximum
+	KindSessionOpen     ErrorKind = "session_open"     // 400 ActiveRequestAlreadyExists from runliveresponse: a live response session is already open on the device
+	KindLinkExpired     ErrorKind = "link_expired"     // 403 AuthenticationFailed from blob storage: the result link expired; ask for a new one once
 )
 
 // Error is a Defender failure. Message and CorrelationID are Defender's own and
@@ -128,7 +138,8 @@ func (e *Error) Error() string {
 	return s
 }
 
-// PackageURL is a package download link. Its query string is a bearer
+// PackageURL is a download link: an investigation package's, or a live
+// response result's (see ResultURL). Its query string is a bearer
 // credential: String, LogValue and fmt print it redacted; only Reveal gives
 // the full link, for the moment of delivery.
 type PackageURL struct {
@@ -177,13 +188,33 @@ func (p PackageURL) LogValue() slog.Value { return slog.StringValue(p.String()) 
 // GoString keeps the credential out of %#v.
 func (p PackageURL) GoString() string { return "mde.PackageURL(" + p.String() + ")" }
 
-// Limits are the getPackageUri call budgets.
+// ResultURL is a live response result link (a SAS URL on blob storage): the
+// same credential-bearing type as a package link, opened with OpenPackage.
+type ResultURL = PackageURL
+
+// Limits are a Defender call budget (getPackageUri, runliveresponse), per
+// app and tenant; a zero field means no limit on that window.
 type Limits struct {
 	PerMinute int
 	PerHour   int
 }
 
-// Slot is a limiter's answer to one ask for a getPackageUri call.
+// DefaultPackageURILimits is getPackageUri's documented budget: 2/min, 120/h.
+func DefaultPackageURILimits() Limits { return Limits{PerMinute: 2, PerHour: 120} }
+
+// DefaultLiveResponseLimits is runliveresponse's budget: Defender documents
+// 10/min; 600/h is the same rate over the hour (config's default).
+func DefaultLiveResponseLimits() Limits { return Limits{PerMinute: 10, PerHour: 600} }
+
+// Budget names: each is rationed on its own, with its own queue.
+const (
+	// BudgetPackageURI is getPackageUri (2/min, 120/h).
+	BudgetPackageURI = "getPackageUri"
+	// BudgetLiveResponse is runliveresponse (10/min).
+	BudgetLiveResponse = "runliveresponse"
+)
+
+// Slot is a limiter's answer to one ask for a call of a budget.
 type Slot struct {
 	// Granted: the caller may call now; the call has been counted.
 	Granted bool

@@ -26,6 +26,9 @@ import (
 type Runner interface {
 	RunRequest(ctx context.Context, id string) (handlers.Next, error)
 	RunFetch(ctx context.Context, actionID string) (handlers.Next, error)
+	RunExpiry(ctx context.Context, id string) (handlers.Next, error)
+	RunPoll(ctx context.Context) error
+	RunTriage(ctx context.Context, id string) (handlers.Next, error)
 	Sweep(ctx context.Context) error
 }
 
@@ -34,6 +37,9 @@ type Options struct {
 	Workers int // concurrent jobs (default 10)
 	// SweepEvery is the period of the repair sweep (default 30s).
 	SweepEvery time.Duration
+	// PollEvery is the period of the status poller (mde.poll_interval,
+	// default 15s).
+	PollEvery time.Duration
 	// FetchPoll is how often idle workers look for jobs (default 200ms on
 	// SQLite, 1s on PostgreSQL where LISTEN/NOTIFY wakes them sooner).
 	FetchPoll time.Duration
@@ -51,6 +57,8 @@ type Options struct {
 // client is the part of river.Client[TTx] the queue uses, whatever TTx is.
 type client interface {
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 }
@@ -58,7 +66,10 @@ type client interface {
 // Queue inserts and runs mdebot's jobs.
 type Queue struct {
 	c      client
+	db     *store.DB
+	log    *slog.Logger
 	runner *runnerRef
+	wake   *waker
 }
 
 // runnerRef lets workers exist before the runner: the runner needs the queue
@@ -73,6 +84,9 @@ func New(db *store.DB, o Options) (*Queue, error) {
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = 30 * time.Second
 	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 15 * time.Second
+	}
 	if o.JobTimeout <= 0 {
 		o.JobTimeout = 20 * time.Second
 	}
@@ -86,10 +100,14 @@ func New(db *store.DB, o Options) (*Queue, error) {
 		o.OnFailure = func(string) {}
 	}
 	ref := &runnerRef{}
+	wake := &waker{timers: map[int64]*time.Timer{}, log: o.Logger}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &requestWorker{ref: ref, onFailure: o.OnFailure})
-	river.AddWorker(workers, &fetchWorker{ref: ref, onFailure: o.OnFailure})
+	river.AddWorker(workers, &requestWorker{ref: ref, wake: wake, onFailure: o.OnFailure})
+	river.AddWorker(workers, &fetchWorker{ref: ref, wake: wake, onFailure: o.OnFailure})
+	river.AddWorker(workers, &expireWorker{ref: ref, wake: wake, onFailure: o.OnFailure})
+	river.AddWorker(workers, &triageWorker{ref: ref, onFailure: o.OnFailure})
 	river.AddWorker(workers, &sweepWorker{ref: ref, onFailure: o.OnFailure})
+	river.AddWorker(workers, &pollWorker{ref: ref, onFailure: o.OnFailure})
 	cfg := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
 		Workers:              workers,
@@ -97,9 +115,15 @@ func New(db *store.DB, o Options) (*Queue, error) {
 		RescueStuckJobsAfter: o.RescueAfter,
 		MaxAttempts:          20,
 		Logger:               o.Logger,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(o.SweepEvery),
-			func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
-			&river.PeriodicJobOpts{RunOnStart: true})},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(o.SweepEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			// One status poller at a time in the deployment (unique while it runs).
+			river.NewPeriodicJob(river.PeriodicInterval(o.PollEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return pollArgs{}, uniqueOpts(time.Time{}) },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
 	}
 	var c client
 	var err error
@@ -122,7 +146,8 @@ func New(db *store.DB, o Options) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
-	return &Queue{c: c, runner: ref}, nil
+	wake.c = c
+	return &Queue{c: c, db: db, log: o.Logger, runner: ref, wake: wake}, nil
 }
 
 func durOr(d, def time.Duration) time.Duration {
@@ -132,17 +157,24 @@ func durOr(d, def time.Duration) time.Duration {
 	return def
 }
 
-// Start runs the workers with r as the runner.
+// Start runs the workers with r as the runner. On a SQLite database this
+// process alone has open, what a dead predecessor held is freed first.
 func (q *Queue) Start(ctx context.Context, r Runner) error {
 	if r == nil {
 		return errors.New("queue: nil runner")
 	}
 	q.runner.r = r
+	if err := q.freeOrphans(ctx); err != nil {
+		return err
+	}
 	return q.c.Start(ctx)
 }
 
 // Stop lets running jobs finish (bounded by ctx) and stops.
-func (q *Queue) Stop(ctx context.Context) error { return q.c.Stop(ctx) }
+func (q *Queue) Stop(ctx context.Context) error {
+	q.wake.stop()
+	return q.c.Stop(ctx)
+}
 
 // StartRequest queues the job of request id unless one is already queued.
 func (q *Queue) StartRequest(ctx context.Context, id string) error {
@@ -160,6 +192,25 @@ func (q *Queue) StartFetch(ctx context.Context, actionID string, at time.Time) e
 // differ by epoch, so River's uniqueness does not hold it back.
 func (q *Queue) RecoverFetch(ctx context.Context, actionID, epoch string) error {
 	_, err := q.c.Insert(ctx, fetchArgs{ActionID: actionID, Epoch: epoch}, uniqueOpts(time.Time{}))
+	return err
+}
+
+// ScheduleExpiry queues request id's expiry job for at (once per request and
+// instant), and wakes it at that instant rather than at River's next
+// scheduler pass.
+func (q *Queue) ScheduleExpiry(ctx context.Context, id string, at time.Time) error {
+	res, err := q.c.Insert(ctx, expireArgs{RequestID: id, At: at.UnixMilli()}, uniqueOpts(at))
+	if err != nil {
+		return err
+	}
+	q.wake.at(res.Job.ID, at)
+	return nil
+}
+
+// StartTriage queues request id's triage job, once per request (see
+// triageArgs.InsertOpts).
+func (q *Queue) StartTriage(ctx context.Context, id string) error {
+	_, err := q.c.Insert(ctx, triageArgs{RequestID: id}, nil)
 	return err
 }
 

@@ -33,6 +33,11 @@ targets=(
 	"FuzzRetryAfter ./mde/"
 	"FuzzDecodeMachineAction ./mde/"
 	"FuzzDecodeMachines ./mde/"
+	"FuzzLiveResponseResultLink ./mde/"
+	"FuzzDecodeLiveResponseAction ./mde/"
+	"FuzzLiveResponsePath ./mde/"
+	"FuzzParsers ./triage/"
+	"FuzzZip ./triage/"
 )
 
 fuzztime=60s

@@ -8,9 +8,10 @@ import (
 	"github.com/mdebot/mdebot/handlers"
 )
 
-// AddDecision records d unless d.Approver already decided on d.RequestID;
-// added reports whether it was recorded (a second click changes nothing).
-// The request must exist.
+// AddDecision records d unless d.Approver already decided on d.RequestID, or
+// the request is no longer awaiting approval, or its window had closed at
+// d.At: the decision is judged at the instant it is recorded, in the same
+// statement. added reports whether it was recorded.
 func (d *DB) AddDecision(ctx context.Context, dec handlers.Decision) (added bool, err error) {
 	if dec.RequestID == "" || dec.Approver == "" {
 		return false, errors.New("store: add decision: empty request ID or approver")
@@ -20,8 +21,10 @@ func (d *DB) AddDecision(ctx context.Context, dec handlers.Decision) (added bool
 		approve = 1
 	}
 	res, err := d.SQL.ExecContext(ctx, `INSERT INTO decisions (request_id, approver, approve, at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (request_id, approver) DO NOTHING`,
-		dec.RequestID, dec.Approver, approve, toMillis(dec.At))
+		SELECT $1, $2, $3, $4 FROM requests
+		WHERE id = $1 AND state = $5 AND expires_at > $4
+		ON CONFLICT (request_id, approver) DO NOTHING`,
+		dec.RequestID, dec.Approver, approve, toMillis(dec.At), string(handlers.StateAwaitingApproval))
 	if err != nil {
 		return false, fmt.Errorf("store: add decision on %s by %s: %w", dec.RequestID, dec.Approver, err)
 	}

@@ -13,8 +13,9 @@ import (
 func TestAddDecisionIdempotent(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		mustCreate(t, db, newRequest("r1", "a", handlers.StateAwaitingApproval, t0),
-			newRequest("r2", "a", handlers.StateAwaitingApproval, t0))
+		r1, r2 := newRequest("r1", "a", handlers.StateAwaitingApproval, t0), newRequest("r2", "a", handlers.StateAwaitingApproval, t0)
+		r1.ExpiresAt, r2.ExpiresAt = t0.Add(time.Hour), t0.Add(time.Hour)
+		mustCreate(t, db, r1, r2)
 		at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 		steps := []struct {
 			d         handlers.Decision
@@ -56,12 +57,46 @@ func TestAddDecisionIdempotent(t *testing.T) {
 func TestAddDecisionBadInput(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *store.DB) {
 		for name, d := range map[string]handlers.Decision{
-			"unknown request": {RequestID: "missing", Approver: "U2", At: t0},
-			"no approver":     {RequestID: "missing", At: t0},
+			"no request id": {Approver: "U2", At: t0},
+			"no approver":   {RequestID: "missing", At: t0},
 		} {
 			if added, err := db.AddDecision(context.Background(), d); err == nil || added {
 				t.Errorf("%s: AddDecision = %v, %v; want an error", name, added, err)
 			}
+		}
+	})
+}
+
+// A decision is judged at the instant it is recorded: only while the request
+// awaits approval and before its window closes, in the same statement.
+func TestAddDecisionGuarded(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		closes := t0.Add(10 * time.Minute)
+		open := newRequest("open", "a", handlers.StateAwaitingApproval, t0)
+		approved := newRequest("approved", "a", handlers.StateApproved, t0)
+		open.ExpiresAt, approved.ExpiresAt = closes, closes
+		mustCreate(t, db, open, approved)
+		tests := []struct {
+			name string
+			d    handlers.Decision
+			want bool
+		}{
+			{"unknown request", handlers.Decision{RequestID: "missing", Approver: "U2", Approve: true, At: t0}, false},
+			{"request moved on", handlers.Decision{RequestID: "approved", Approver: "U2", Approve: false, At: t0}, false},
+			{"at the instant the window closes", handlers.Decision{RequestID: "open", Approver: "U2", Approve: true, At: closes}, false},
+			{"a millisecond after", handlers.Decision{RequestID: "open", Approver: "U3", Approve: true, At: closes.Add(time.Millisecond)}, false},
+			{"a millisecond before", handlers.Decision{RequestID: "open", Approver: "U4", Approve: true, At: closes.Add(-time.Millisecond)}, true},
+		}
+		for _, tt := range tests {
+			added, err := db.AddDecision(ctx, tt.d)
+			if err != nil || added != tt.want {
+				t.Errorf("%s: AddDecision = %v, %v; want %v", tt.name, added, err, tt.want)
+			}
+		}
+		ds, err := db.Decisions(ctx, "open")
+		if err != nil || len(ds) != 1 || ds[0].Approver != "U4" {
+			t.Errorf("decisions on open = %+v, %v; want only U4's", ds, err)
 		}
 	})
 }

@@ -26,30 +26,66 @@ func (d *DB) AppendAudit(ctx context.Context, e handlers.AuditEvent) error {
 	return nil
 }
 
-// ListAudit returns the events at or after since, oldest first (by At, then ID).
+// auditPage is how many events one query of EachAudit reads.
+const auditPage = 1000
+
+// ListAudit returns the events at or after since, oldest first (by At, then
+// ID), all in memory: for bounded windows. EachAudit streams any window.
 func (d *DB) ListAudit(ctx context.Context, since time.Time) ([]handlers.AuditEvent, error) {
+	var out []handlers.AuditEvent
+	err := d.EachAudit(ctx, since, func(e handlers.AuditEvent) error {
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// EachAudit calls fn with every event at or after since, oldest first (by
+// At, then ID), reading pages of auditPage events by keyset on (at, id): the
+// memory used does not grow with the window, no query holds the database
+// for long, and each page is one index range scan. An error from fn stops
+// the walk and is returned as is.
+func (d *DB) EachAudit(ctx context.Context, since time.Time, fn func(handlers.AuditEvent) error) error {
+	at, id := toMillis(since), int64(-1)
+	for {
+		page, err := d.auditPage(ctx, at, id)
+		if err != nil {
+			return fmt.Errorf("store: list audit: %w", err)
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < auditPage {
+			return nil
+		}
+		last := page[len(page)-1]
+		at, id = toMillis(last.At), last.ID
+	}
+}
+
+// auditPage reads the auditPage events after (at, id) in (at, id) order.
+func (d *DB) auditPage(ctx context.Context, at, id int64) ([]handlers.AuditEvent, error) {
 	rows, err := d.SQL.QueryContext(ctx, `SELECT id, at, request_id, team, channel, actor, event,
 		outcome, action_id, machine_id, sha256, bytes, detail
-		FROM audit_events WHERE at >= $1 ORDER BY at, id`, toMillis(since))
+		FROM audit_events WHERE (at, id) > ($1, $2) ORDER BY at, id LIMIT `+fmt.Sprint(auditPage), at, id)
 	if err != nil {
-		return nil, fmt.Errorf("store: list audit: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
-	var out []handlers.AuditEvent
+	out := make([]handlers.AuditEvent, 0, auditPage)
 	for rows.Next() {
 		var (
 			e  handlers.AuditEvent
-			at int64
+			ms int64
 		)
-		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.Team, &e.Channel, &e.Actor, &e.Event,
+		if err := rows.Scan(&e.ID, &ms, &e.RequestID, &e.Team, &e.Channel, &e.Actor, &e.Event,
 			&e.Outcome, &e.ActionID, &e.MachineID, &e.SHA256, &e.Bytes, &e.Detail); err != nil {
-			return nil, fmt.Errorf("store: list audit: %w", err)
+			return nil, err
 		}
-		e.At = fromMillis(at)
+		e.At = fromMillis(ms)
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list audit: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -98,6 +99,47 @@ func TestAuditURLQueryRedacted(t *testing.T) {
 		}
 		if want := "link https://h.example/p.zip?REDACTED and http://127.0.0.1:9/x?REDACTED#frag"; es[0].Detail != want {
 			t.Errorf("Detail = %q, want %q", es[0].Detail, want)
+		}
+	})
+}
+
+// EachAudit walks a window larger than one page, with many events sharing a
+// millisecond across page boundaries, in (At, ID) order, each exactly once;
+// an error from the callback stops the walk.
+func TestEachAuditPages(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		const n = 2600
+		// All in one millisecond: the keyset must order by ID within one At.
+		insertAuditSeries(t, db, t0, n, 0)
+		insertAuditSeries(t, db, t0.Add(-time.Hour), 3, 0) // before since
+		var got []handlers.AuditEvent
+		err := db.EachAudit(ctx, t0.Add(-time.Minute), func(e handlers.AuditEvent) error {
+			got = append(got, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("EachAudit: %v", err)
+		}
+		if len(got) != n {
+			t.Fatalf("EachAudit gave %d events, want %d", len(got), n)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].ID <= got[i-1].ID {
+				t.Fatalf("event %d (ID %d) after ID %d: not in (At, ID) order or repeated", i, got[i].ID, got[i-1].ID)
+			}
+		}
+		stop := errors.New("enough")
+		calls := 0
+		err = db.EachAudit(ctx, time.Time{}, func(handlers.AuditEvent) error {
+			calls++
+			if calls == 1500 {
+				return stop
+			}
+			return nil
+		})
+		if !errors.Is(err, stop) || calls != 1500 {
+			t.Errorf("EachAudit after the callback failed: %v after %d calls, want the callback's error after 1500", err, calls)
 		}
 	})
 }

@@ -28,15 +28,15 @@ func BenchmarkLimiterTake(b *testing.B) {
 	benchDBs(b, func(b *testing.B, db *store.DB) {
 		ctx := context.Background()
 		now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-		lim := db.Limiter(mde.Limits{PerMinute: 2, PerHour: 120}, func() time.Time { return now })
+		lim := db.Limiter(mde.BudgetPackageURI, mde.Limits{PerMinute: 2, PerHour: 120}, func() time.Time { return now })
 		for i := range 22 {
-			if _, err := lim.Take(ctx, fmt.Sprintf("k%d", i)); err != nil {
+			if _, err := lim.Take(ctx, fmt.Sprintf("k%d", i), fmt.Sprintf("U%d", i%5)); err != nil {
 				b.Fatal(err)
 			}
 		}
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
-			if _, err := lim.Take(ctx, fmt.Sprintf("k%d", 2+i%20)); err != nil {
+			if _, err := lim.Take(ctx, fmt.Sprintf("k%d", 2+i%20), fmt.Sprintf("U%d", (2+i%20)%5)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -53,7 +53,7 @@ func BenchmarkUpdateRequest(b *testing.B) {
 		}
 		for b.Loop() {
 			r.Polls++
-			if err := db.UpdateRequest(ctx, r); err != nil {
+			if err := db.UpdateRequest(ctx, r, handlers.Cond{State: r.State}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -119,6 +119,23 @@ func (d *DB) SaveLoginState(ctx context.Context, st identity.LoginState) error {
 	return nil
 }
 
+// PeekLoginState returns the state without taking it (the sign-in
+// confirmation page reads whom it links), or (nil, nil) when unknown.
+func (d *DB) PeekLoginState(ctx context.Context, id string) (*identity.LoginState, error) {
+	st := identity.LoginState{ID: id}
+	var expires int64
+	err := d.SQL.QueryRowContext(ctx, `SELECT team, slack_user, sealed, expires_at FROM identity_login_states WHERE id = $1`,
+		id).Scan(&st.Team, &st.User, &st.Sealed, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: peek login state: %w", err)
+	}
+	st.ExpiresAt = fromMillis(expires)
+	return &st, nil
+}
+
 // TakeLoginState deletes and returns the state in one statement, so two
 // callbacks racing with the same state cannot both get it. (nil, nil) when
 // unknown or already taken.

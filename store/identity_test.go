@@ -118,9 +118,18 @@ func TestLoginStateIsSingleUse(t *testing.T) {
 		if err := db.SaveLoginState(ctx, st); err == nil {
 			t.Fatal("saving the same state id twice succeeded")
 		}
+		for range 2 { // peeking leaves it in place
+			peek, err := db.PeekLoginState(ctx, "abc123")
+			if err != nil || peek == nil || peek.Team != "T1" || peek.User != "U1" || !peek.ExpiresAt.Equal(exp) {
+				t.Fatalf("peek = %+v, %v", peek, err)
+			}
+		}
 		got, err := db.TakeLoginState(ctx, "abc123")
 		if err != nil || got == nil {
 			t.Fatalf("take = %v, %v", got, err)
+		}
+		if peek, err := db.PeekLoginState(ctx, "abc123"); err != nil || peek != nil {
+			t.Fatalf("peek after take = %+v, %v; want nil, nil", peek, err)
 		}
 		if got.Team != "T1" || got.User != "U1" || !bytes.Equal(got.Sealed, st.Sealed) || !got.ExpiresAt.Equal(exp) || got.ID != st.ID {
 			t.Fatalf("take = %+v, want %+v", got, st)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mdebot/mdebot/mde"
@@ -21,33 +22,40 @@ const (
 	callWindow = time.Hour + mde.WindowMargin
 )
 
-// Limiter is the getPackageUri limiter shared by every replica using the
-// database: the history of granted calls and a FIFO queue of waiting keys
-// live in tables, and each Take is one transaction serialised across
-// processes, so N replicas together stay within the limits. It satisfies
+// Limiter is one named budget's limiter (getPackageUri, runliveresponse),
+// shared by every replica using the database: the history of granted calls
+// and the queue of waiting keys live in tables (one budget column tells the
+// budgets apart), and each Take is one transaction serialised across
+// processes, so N replicas together stay within the limits. The queue is
+// served round-robin across users (mde.ServeOrder). It satisfies
 // handlers.Limiter.
 type Limiter struct {
 	db     *DB
+	budget string
 	limits mde.Limits
 	now    func() time.Time
 }
 
-// Limiter returns the shared limiter for l, reading the time from now
-// (time.Now when nil). Times are kept to the millisecond.
-func (d *DB) Limiter(l mde.Limits, now func() time.Time) *Limiter {
+// Limiter returns the shared limiter of budget (e.g. mde.BudgetPackageURI)
+// with limits l, reading the time from now (time.Now when nil). Times are
+// kept to the millisecond. Budgets are independent: calls and queue places
+// of one never count for another.
+func (d *DB) Limiter(budget string, l mde.Limits, now func() time.Time) *Limiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &Limiter{db: d, limits: l, now: now}
+	return &Limiter{db: d, budget: budget, limits: l, now: now}
 }
 
-// Take asks for a call slot for key. Granted: the call is counted and key
-// leaves the queue. Otherwise key keeps (or joins at the end of) the queue
-// and the Slot tells its 1-based position and the wait until its ETA, by
-// mde.NextSlots, exactly as mde's in-process limiter computes them.
-func (l *Limiter) Take(ctx context.Context, key string) (mde.Slot, error) {
-	if key == "" {
-		return mde.Slot{}, errors.New("store: limiter take: empty key")
+// Take asks for a call slot for key, served for user (the Slack user the
+// call is made for; a later Take may name another). Granted: the call is
+// counted and key leaves the queue. Otherwise key keeps its place (or joins
+// in round mde.JoinRound) and the Slot tells its 1-based position in serving
+// order and the wait until its ETA, by mde.ServeOrder and mde.NextSlots,
+// exactly as mde's in-process limiter computes them.
+func (l *Limiter) Take(ctx context.Context, key, user string) (mde.Slot, error) {
+	if l.budget == "" || key == "" || user == "" {
+		return mde.Slot{}, errors.New("store: limiter take: empty budget, key or user")
 	}
 	var slot mde.Slot
 	err := l.db.serialised(ctx, func(tx *sql.Tx) error {
@@ -63,16 +71,28 @@ func (l *Limiter) Take(ctx context.Context, key string) (mde.Slot, error) {
 			ms-callWindow.Milliseconds()); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO limiter_queue (key, joined_at, seen_at, seq)
-			VALUES ($1, $2, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM limiter_queue))
-			ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at`, key, ms); err != nil {
-			return err
-		}
-		pos, err := queuePosition(ctx, tx, key)
+		joined, err := l.waiters(ctx, tx)
 		if err != nil {
 			return err
 		}
-		calls, err := callTimes(ctx, tx)
+		pos := slices.IndexFunc(joined, func(w mde.Waiter) bool { return w.Key == key })
+		if pos < 0 {
+			w := mde.Waiter{Key: key, User: user, Round: mde.JoinRound(joined, user)}
+			joined = append(joined, w)
+			_, err = tx.ExecContext(ctx, `INSERT INTO limiter_queue
+				(budget, key, requester, serve_round, joined_at, seen_at, seq)
+				VALUES ($1, $2, $3, $4, $5, $5, (SELECT COALESCE(MAX(seq), 0) + 1 FROM limiter_queue))`,
+				l.budget, key, user, w.Round, ms)
+		} else {
+			joined[pos].User = user
+			_, err = tx.ExecContext(ctx, `UPDATE limiter_queue SET seen_at = $1, requester = $2
+				WHERE budget = $3 AND key = $4`, ms, user, l.budget, key)
+		}
+		if err != nil {
+			return err
+		}
+		pos = mde.ServePosition(joined, key)
+		calls, err := l.callTimes(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -81,32 +101,44 @@ func (l *Limiter) Take(ctx context.Context, key string) (mde.Slot, error) {
 			slot = mde.Slot{Position: pos + 1, Wait: eta.Sub(now)}
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO limiter_calls (at, key) VALUES ($1, $2)`, ms, key); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO limiter_calls (budget, at, key) VALUES ($1, $2, $3)`,
+			l.budget, ms, key); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM limiter_queue WHERE key = $1`, key); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM limiter_queue WHERE budget = $1 AND key = $2`,
+			l.budget, key); err != nil {
 			return err
 		}
 		slot = mde.Slot{Granted: true}
 		return nil
 	})
 	if err != nil {
-		return mde.Slot{}, fmt.Errorf("store: limiter take %s: %w", key, err)
+		return mde.Slot{}, fmt.Errorf("store: limiter %s take %s: %w", l.budget, key, err)
 	}
 	return slot, nil
 }
 
-// queuePosition is key's 0-based place in the queue (first come, first served).
-func queuePosition(ctx context.Context, tx *sql.Tx, key string) (int, error) {
-	var pos int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM limiter_queue q, limiter_queue k
-		WHERE k.key = $1 AND (q.joined_at < k.joined_at OR (q.joined_at = k.joined_at AND q.seq < k.seq))`,
-		key).Scan(&pos)
-	return pos, err
+// waiters is the budget's queue in join order (joined_at, then seq).
+func (l *Limiter) waiters(ctx context.Context, tx *sql.Tx) ([]mde.Waiter, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key, requester, serve_round FROM limiter_queue
+		WHERE budget = $1 ORDER BY joined_at, seq`, l.budget)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []mde.Waiter
+	for rows.Next() {
+		var w mde.Waiter
+		if err := rows.Scan(&w.Key, &w.User, &w.Round); err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
 }
 
-func callTimes(ctx context.Context, tx *sql.Tx) ([]time.Time, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT at FROM limiter_calls`)
+func (l *Limiter) callTimes(ctx context.Context, tx *sql.Tx) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT at FROM limiter_calls WHERE budget = $1`, l.budget)
 	if err != nil {
 		return nil, err
 	}
@@ -122,21 +154,23 @@ func callTimes(ctx context.Context, tx *sql.Tx) ([]time.Time, error) {
 	return calls, rows.Err()
 }
 
-// Leave removes key from the queue (its caller gave up).
+// Leave removes key from the budget's queue (its caller gave up).
 func (l *Limiter) Leave(ctx context.Context, key string) error {
-	if _, err := l.db.SQL.ExecContext(ctx, `DELETE FROM limiter_queue WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("store: limiter leave %s: %w", key, err)
+	if _, err := l.db.SQL.ExecContext(ctx, `DELETE FROM limiter_queue WHERE budget = $1 AND key = $2`,
+		l.budget, key); err != nil {
+		return fmt.Errorf("store: limiter %s leave %s: %w", l.budget, key, err)
 	}
 	return nil
 }
 
-// QueueLen is the number of keys waiting (seen less than 2 minutes ago).
+// QueueLen is the number of keys waiting for the budget (seen less than 2
+// minutes ago).
 func (l *Limiter) QueueLen(ctx context.Context) (int, error) {
 	var n int
-	err := l.db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM limiter_queue WHERE seen_at > $1`,
-		l.now().UnixMilli()-staleAfter.Milliseconds()).Scan(&n)
+	err := l.db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM limiter_queue WHERE budget = $1 AND seen_at > $2`,
+		l.budget, l.now().UnixMilli()-staleAfter.Milliseconds()).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("store: limiter queue length: %w", err)
+		return 0, fmt.Errorf("store: limiter %s queue length: %w", l.budget, err)
 	}
 	return n, nil
 }

@@ -77,14 +77,7 @@ func (d *DB) migrate(ctx context.Context) error {
 	if d.Driver == DriverSQLite {
 		// Processes sharing the file migrate one at a time (River's own
 		// migrations included), under a lock file beside the database.
-		if d.path != "" {
-			unlock, err := lockFile(d.path + ".migrate-lock")
-			if err != nil {
-				conn.Close()
-				return err
-			}
-			defer unlock()
-		}
+		// Open holds the file's migration lock around this (lockFile).
 		// SQLite has one connection: release it before River migrates.
 		if err := migrateOn(ctx, conn, ms); err != nil {
 			conn.Close()

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"github.com/mdebot/mdebot/evidence"
 	"github.com/mdebot/mdebot/handlers"
 	"github.com/mdebot/mdebot/store"
 )
@@ -11,4 +12,5 @@ var (
 	_ handlers.ApprovalStore = (*store.DB)(nil)
 	_ handlers.AuditLog      = (*store.DB)(nil)
 	_ handlers.Limiter       = (*store.Limiter)(nil)
+	_ evidence.LinkTokens    = (*store.DB)(nil)
 )

@@ -47,7 +47,7 @@ func (d *DB) RewriteSealed(ctx context.Context, fn func(identity.SealedValue) (i
 // lockIdentityTables keeps other writers out until the transaction ends, so
 // no row is written with the old key between our read and our write.
 func lockIdentityTables(ctx context.Context, tx *sql.Tx, driver string) error {
-	q := `LOCK TABLE identity_links, identity_token_caches, identity_login_states IN SHARE ROW EXCLUSIVE MODE`
+	q := `LOCK TABLE identity_links, identity_token_caches, identity_login_states, workflow_steps IN SHARE ROW EXCLUSIVE MODE`
 	if driver == DriverSQLite {
 		// A write statement takes SQLite's single write lock at once, even
 		// when it changes nothing (a deferred transaction would take it
@@ -83,6 +83,12 @@ func sealedValues(ctx context.Context, tx *sql.Tx) ([]identity.SealedValue, erro
 		return nil, fmt.Errorf("store: read token caches: %w", err)
 	}
 
+	steps, err := sealedSteps(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, steps...)
+
 	rows, err = tx.QueryContext(ctx, `SELECT id, team, slack_user, sealed FROM identity_login_states ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: read login states: %w", err)
@@ -114,11 +120,18 @@ func applyReseal(ctx context.Context, tx *sql.Tx, v identity.SealedValue, r iden
 			`DELETE FROM identity_links WHERE team = $1 AND slack_user = $2`,
 		}
 		args = []any{v.Team, v.User}
+	case r.Drop && v.Kind == identity.SealedStepToken:
+		// The step is then completed with the bot token.
+		stmts = []string{`UPDATE workflow_steps SET sealed_token = $2 WHERE request_id = $1`}
+		args = []any{v.ID, []byte{}}
 	case r.Drop:
 		stmts = []string{`DELETE FROM identity_login_states WHERE id = $1`}
 		args = []any{v.ID}
 	case r.Sealed == nil:
 		return nil // left as it is
+	case v.Kind == identity.SealedStepToken:
+		stmts = []string{`UPDATE workflow_steps SET sealed_token = $2 WHERE request_id = $1`}
+		args = []any{v.ID, r.Sealed}
 	case v.Kind == identity.SealedTokenCache:
 		stmts = []string{`UPDATE identity_token_caches SET sealed = $3, updated_at = $4 WHERE team = $1 AND slack_user = $2`}
 		args = []any{v.Team, v.User, r.Sealed, now}
@@ -132,4 +145,26 @@ func applyReseal(ctx context.Context, tx *sql.Tx, v identity.SealedValue, r iden
 		}
 	}
 	return nil
+}
+
+// sealedSteps reads the sealed tokens of the Workflow Builder steps waiting
+// for their requests.
+func sealedSteps(ctx context.Context, tx *sql.Tx) ([]identity.SealedValue, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT request_id, team, requester, sealed_token FROM workflow_steps ORDER BY request_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read workflow steps: %w", err)
+	}
+	defer rows.Close()
+	var out []identity.SealedValue
+	for rows.Next() {
+		v := identity.SealedValue{Kind: identity.SealedStepToken}
+		if err := rows.Scan(&v.ID, &v.Team, &v.User, &v.Sealed); err != nil {
+			return nil, fmt.Errorf("store: read workflow steps: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read workflow steps: %w", err)
+	}
+	return out, nil
 }

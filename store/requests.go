@@ -21,7 +21,8 @@ var requestColumns = []string{
 	"machine_id", "machine_name", "comment", "delivery", "response_url", "state",
 	"detail", "last_status", "message_ts", "required_approvals", "approvers",
 	"expires_at", "wait_deadline", "polls", "queue_position", "lease_owner",
-	"lease_until", "sha256", "bytes", "created_at", "updated_at", "told_at", "target", "version",
+	"lease_until", "sha256", "bytes", "created_at", "updated_at", "told_at", "target", "expires_after", "decided_by", "action_created", "action_updated",
+	"path", "batch_id", "version",
 }
 
 var (
@@ -32,7 +33,11 @@ var (
 )
 
 // updateSQL writes every column but id (the first) and version (the last,
-// $N also being the version the caller read).
+// $N also being the version the caller read), provided the row still meets
+// the transition's guard (handlers.Cond): its state, and when set, its lease
+// owner and its expiry relative to the instant of the decision. This is the
+// compare-and-set that makes two racing writers (replicas included) end with
+// one winner.
 func updateSQL() string {
 	n := len(requestColumns)
 	sets := make([]string, 0, n-1)
@@ -40,8 +45,14 @@ func updateSQL() string {
 		sets = append(sets, c+" = $"+strconv.Itoa(i+2))
 	}
 	sets = append(sets, "version = version + 1")
+	// Explicit types: PostgreSQL would infer int4 from "= 0".
+	p := func(i int, typ string) string { return "CAST($" + strconv.Itoa(n+i) + " AS " + typ + ")" }
 	return "UPDATE requests SET " + strings.Join(sets, ", ") +
-		" WHERE id = $1 AND version = $" + strconv.Itoa(n)
+		" WHERE id = $1 AND version = $" + strconv.Itoa(n) +
+		" AND state = " + p(1, "TEXT") +
+		" AND (" + p(2, "TEXT") + " = '' OR lease_owner = " + p(2, "TEXT") + ")" +
+		" AND (" + p(3, "BIGINT") + " = 0 OR expires_at > " + p(3, "BIGINT") + ")" +
+		" AND (" + p(4, "BIGINT") + " = 0 OR expires_at <= " + p(4, "BIGINT") + ")"
 }
 
 // placeholders returns "$from, ..., $(from+n-1)".
@@ -68,7 +79,8 @@ func requestArgs(r *handlers.Request) ([]any, error) {
 		redactURLs(r.Detail), r.LastStatus, r.MessageTS, r.RequiredApprovals, string(js),
 		toMillis(r.ExpiresAt), toMillis(r.WaitDeadline), r.Polls, r.QueuePosition, r.LeaseOwner,
 		toMillis(r.LeaseUntil), r.SHA256, r.Bytes, toMillis(r.CreatedAt), toMillis(r.UpdatedAt),
-		toMillis(r.ToldAt), r.Target, r.Version,
+		toMillis(r.ToldAt), r.Target, r.ExpiresAfter.Milliseconds(), r.DecidedBy, toMillis(r.ActionCreated), toMillis(r.ActionUpdated),
+		r.Path, r.BatchID, r.Version,
 	}, nil
 }
 
@@ -79,13 +91,14 @@ func scanRequest(row rowScanner) (*handlers.Request, error) {
 		r                                          handlers.Request
 		kind, delivery, state, approvers           string
 		expires, deadline, lease, created, updated int64
-		told                                       int64
+		told, window, acreated, aupdated           int64
 	)
 	err := row.Scan(&r.ID, &r.Team, &r.Channel, &r.ChannelName, &r.User, &kind, &r.ActionID,
 		&r.MachineID, &r.MachineName, &r.Comment, &delivery, &r.ResponseURL, &state,
 		&r.Detail, &r.LastStatus, &r.MessageTS, &r.RequiredApprovals, &approvers,
 		&expires, &deadline, &r.Polls, &r.QueuePosition, &r.LeaseOwner,
-		&lease, &r.SHA256, &r.Bytes, &created, &updated, &told, &r.Target, &r.Version)
+		&lease, &r.SHA256, &r.Bytes, &created, &updated, &told, &r.Target, &window, &r.DecidedBy, &acreated, &aupdated,
+		&r.Path, &r.BatchID, &r.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +111,28 @@ func scanRequest(row rowScanner) (*handlers.Request, error) {
 	}
 	r.ExpiresAt, r.WaitDeadline, r.LeaseUntil = fromMillis(expires), fromMillis(deadline), fromMillis(lease)
 	r.CreatedAt, r.UpdatedAt, r.ToldAt = fromMillis(created), fromMillis(updated), fromMillis(told)
+	r.ExpiresAfter = time.Duration(window) * time.Millisecond
+	r.ActionCreated, r.ActionUpdated = fromMillis(acreated), fromMillis(aupdated)
 	return &r, nil
 }
 
 // queryRequests runs a request SELECT and returns the rows oldest first.
 func (d *DB) queryRequests(ctx context.Context, query string, args ...any) ([]*handlers.Request, error) {
+	out, err := d.scanRequests(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// scanRequests runs a request SELECT and returns the rows in its order.
+func (d *DB) scanRequests(ctx context.Context, query string, args ...any) ([]*handlers.Request, error) {
 	rows, err := d.SQL.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -116,16 +146,7 @@ func (d *DB) queryRequests(ctx context.Context, query string, args ...any) ([]*h
 		}
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
+	return out, rows.Err()
 }
 
 // CreateRequest inserts r (r.ID set by the caller) and sets r.Version to 1.
@@ -144,6 +165,7 @@ func (d *DB) CreateRequest(ctx context.Context, r *handlers.Request) error {
 		return fmt.Errorf("store: create request %s: %w", r.ID, err)
 	}
 	r.Version = 1
+	asStored(r)
 	return nil
 }
 
@@ -160,13 +182,18 @@ func (d *DB) GetRequest(ctx context.Context, id string) (*handlers.Request, erro
 }
 
 // UpdateRequest writes every field of r if the stored version is still
-// r.Version, then increments r.Version; otherwise handlers.ErrConflict (or
-// handlers.ErrNotFound when the request does not exist).
-func (d *DB) UpdateRequest(ctx context.Context, r *handlers.Request) error {
+// r.Version and the stored row meets c, then increments r.Version; otherwise
+// handlers.ErrConflict (or handlers.ErrNotFound when the request does not
+// exist). The caller tells a lost race from a version bump by reading again.
+func (d *DB) UpdateRequest(ctx context.Context, r *handlers.Request, c handlers.Cond) error {
+	if c.State == "" {
+		return fmt.Errorf("store: update request %s: the condition names no state", r.ID)
+	}
 	args, err := requestArgs(r)
 	if err != nil {
 		return err
 	}
+	args = append(args, string(c.State), c.Owner, toMillis(c.LiveAt), toMillis(c.LapsedAt))
 	res, err := d.SQL.ExecContext(ctx, requestUpdate, args...)
 	if err != nil {
 		return fmt.Errorf("store: update request %s: %w", r.ID, err)
@@ -187,7 +214,17 @@ func (d *DB) UpdateRequest(ctx context.Context, r *handlers.Request) error {
 		return fmt.Errorf("store: update request %s (version %d): %w", r.ID, r.Version, handlers.ErrConflict)
 	}
 	r.Version++
+	asStored(r)
 	return nil
+}
+
+// asStored rounds r's times to what the database keeps (milliseconds), so
+// the caller's copy compares with later reads and guards as the row does.
+func asStored(r *handlers.Request) {
+	for _, t := range []*time.Time{&r.ExpiresAt, &r.WaitDeadline, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt, &r.ToldAt, &r.ActionCreated, &r.ActionUpdated} {
+		*t = fromMillis(toMillis(*t))
+	}
+	r.ExpiresAfter = r.ExpiresAfter.Truncate(time.Millisecond)
 }
 
 // ClaimReady moves, in one statement, actionID's requests that are ready, or
@@ -230,12 +267,9 @@ func (d *DB) ExtendLease(ctx context.Context, owner string, leaseUntil time.Time
 // none is given), oldest first.
 func (d *DB) ListRequests(ctx context.Context, states ...handlers.State) ([]*handlers.Request, error) {
 	q := requestSelect
-	args := make([]any, len(states))
-	for i, s := range states {
-		args[i] = string(s)
-	}
+	args, in := stateArgs(1, states)
 	if len(states) > 0 {
-		q += " WHERE state IN (" + placeholders(1, len(states)) + ")"
+		q += " WHERE state IN (" + in + ")"
 	}
 	out, err := d.queryRequests(ctx, q+" ORDER BY created_at, id", args...)
 	if err != nil {
@@ -244,18 +278,33 @@ func (d *DB) ListRequests(ctx context.Context, states ...handlers.State) ([]*han
 	return out, nil
 }
 
-// terminalStates are the final states (handlers.State.Terminal).
-var terminalStates = []handlers.State{handlers.StateDelivered, handlers.StateFailed,
-	handlers.StateDenied, handlers.StateExpired, handlers.StateCancelled}
+// terminalStates are the final states and activeStates the others
+// (handlers.State.Terminal over handlers.States).
+var terminalStates, activeStates = func() (term, active []handlers.State) {
+	for _, s := range handlers.States {
+		if s.Terminal() {
+			term = append(term, s)
+		} else {
+			active = append(active, s)
+		}
+	}
+	return term, active
+}()
+
+// stateArgs returns states as query arguments and "$from, ..." placeholders.
+func stateArgs(from int, states []handlers.State) ([]any, string) {
+	args := make([]any, len(states))
+	for i, s := range states {
+		args[i] = string(s)
+	}
+	return args, placeholders(from, len(states))
+}
 
 // ListUntold returns the requests in a terminal state whose requester has
 // not been told yet (ToldAt zero), oldest first.
 func (d *DB) ListUntold(ctx context.Context) ([]*handlers.Request, error) {
-	args := make([]any, len(terminalStates))
-	for i, s := range terminalStates {
-		args[i] = string(s)
-	}
-	q := requestSelect + " WHERE told_at = 0 AND state IN (" + placeholders(1, len(args)) + ") ORDER BY created_at, id"
+	args, in := stateArgs(1, terminalStates)
+	q := requestSelect + " WHERE told_at = 0 AND state IN (" + in + ") ORDER BY created_at, id"
 	out, err := d.queryRequests(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list untold requests: %w", err)

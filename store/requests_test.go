@@ -27,10 +27,12 @@ func fullRequest(id string) *handlers.Request {
 		ResponseURL: "https://hooks.slack.com/commands/T01/123/abc", State: handlers.StateWaiting,
 		Detail: "waiting for Defender", LastStatus: "InProgress", MessageTS: "1700000000.000100",
 		RequiredApprovals: 2, Approvers: []string{"U02", "S03"},
-		ExpiresAt: t0.Add(time.Hour), WaitDeadline: t0.Add(30 * time.Minute), Polls: 3,
+		ExpiresAt: t0.Add(time.Hour), ExpiresAfter: 10 * time.Minute, WaitDeadline: t0.Add(30 * time.Minute), Polls: 3,
 		QueuePosition: 4, LeaseOwner: "replica-1", LeaseUntil: t0.Add(time.Minute),
 		SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Bytes: 1 << 40,
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), ToldAt: t0.Add(2 * time.Second),
+		DecidedBy: "U02", ActionCreated: t0.Add(-time.Hour), ActionUpdated: t0.Add(-time.Minute),
+		Path: `C:\Users\o'brien\AppData\Local\Temp\a "b".txt`, BatchID: "b7a1c2d3e4f50617",
 	}
 }
 
@@ -42,7 +44,7 @@ func newRequest(id, actionID string, state handlers.State, created time.Time) *h
 
 // stored is what the store gives back for r: times to the millisecond in UTC.
 func stored(r handlers.Request) handlers.Request {
-	for _, p := range []*time.Time{&r.ExpiresAt, &r.WaitDeadline, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt, &r.ToldAt} {
+	for _, p := range []*time.Time{&r.ExpiresAt, &r.WaitDeadline, &r.LeaseUntil, &r.CreatedAt, &r.UpdatedAt, &r.ToldAt, &r.ActionCreated, &r.ActionUpdated} {
 		if !p.IsZero() {
 			*p = time.UnixMilli(p.UnixMilli()).UTC()
 		}
@@ -100,20 +102,20 @@ func TestRequestRoundTrip(t *testing.T) {
 		}
 
 		t.Run("update writes every field", func(t *testing.T) {
-			r, err := db.GetRequest(ctx, "r-zero")
+			r, err := db.GetRequest(ctx, "r-full")
 			if err != nil {
 				t.Fatalf("GetRequest: %v", err)
 			}
-			next := fullRequest("r-zero")
+			next := fullRequest("r-full")
 			next.Version = r.Version
-			next.State, next.Detail, next.Approvers = handlers.StateDelivered, "delivered by upload", []string{"U09"}
-			if err := db.UpdateRequest(ctx, next); err != nil {
+			next.State, next.Detail, next.Approvers, next.ExpiresAfter = handlers.StateDelivered, "delivered by upload", []string{"U09"}, time.Minute
+			if err := db.UpdateRequest(ctx, next, handlers.Cond{State: r.State}); err != nil {
 				t.Fatalf("UpdateRequest: %v", err)
 			}
 			if next.Version != 2 {
 				t.Errorf("Version after update = %d, want 2", next.Version)
 			}
-			got, err := db.GetRequest(ctx, "r-zero")
+			got, err := db.GetRequest(ctx, "r-full")
 			if err != nil {
 				t.Fatalf("GetRequest: %v", err)
 			}
@@ -136,7 +138,7 @@ func TestRequestNotFoundAndConflict(t *testing.T) {
 		}
 		ghost := newRequest("ghost", "a", handlers.StateReady, t0)
 		ghost.Version = 1
-		if err := db.UpdateRequest(ctx, ghost); !errors.Is(err, handlers.ErrNotFound) {
+		if err := db.UpdateRequest(ctx, ghost, handlers.Cond{State: handlers.StateReady}); !errors.Is(err, handlers.ErrNotFound) {
 			t.Errorf("UpdateRequest(missing) = %v, want ErrNotFound", err)
 		}
 
@@ -144,11 +146,11 @@ func TestRequestNotFoundAndConflict(t *testing.T) {
 		first, _ := db.GetRequest(ctx, "r1")
 		second, _ := db.GetRequest(ctx, "r1")
 		first.State, first.Detail = handlers.StateWaiting, "first writer"
-		if err := db.UpdateRequest(ctx, first); err != nil {
+		if err := db.UpdateRequest(ctx, first, handlers.Cond{State: handlers.StateApproved}); err != nil {
 			t.Fatalf("first UpdateRequest: %v", err)
 		}
 		second.State, second.Detail = handlers.StateFailed, "second writer"
-		err := db.UpdateRequest(ctx, second)
+		err := db.UpdateRequest(ctx, second, handlers.Cond{State: handlers.StateApproved})
 		if !errors.Is(err, handlers.ErrConflict) {
 			t.Fatalf("stale UpdateRequest = %v, want ErrConflict", err)
 		}
@@ -373,6 +375,46 @@ func TestClaimReadyConcurrent(t *testing.T) {
 					t.Errorf("round %d: %s claimed %d times", round, id, n)
 				}
 			}
+		}
+	})
+}
+
+// The conditional update re-checks a transition's guard in its WHERE clause:
+// the state, the lease owner, and the expiry relative to the decision instant.
+func TestUpdateRequestGuard(t *testing.T) {
+	closes := t0.Add(10 * time.Minute)
+	tests := []struct {
+		name string
+		c    handlers.Cond
+		ok   bool
+	}{
+		{"state matches", handlers.Cond{State: handlers.StateFetching}, true},
+		{"state moved on", handlers.Cond{State: handlers.StateReady}, false},
+		{"owner holds the claim", handlers.Cond{State: handlers.StateFetching, Owner: "owner-1"}, true},
+		{"another owner", handlers.Cond{State: handlers.StateFetching, Owner: "owner-2"}, false},
+		{"live a millisecond before", handlers.Cond{State: handlers.StateFetching, LiveAt: closes.Add(-time.Millisecond)}, true},
+		{"live at the instant it closes", handlers.Cond{State: handlers.StateFetching, LiveAt: closes}, false},
+		{"lapsed at the instant it closes", handlers.Cond{State: handlers.StateFetching, LapsedAt: closes}, true},
+		{"lapsed a millisecond before", handlers.Cond{State: handlers.StateFetching, LapsedAt: closes.Add(-time.Millisecond)}, false},
+	}
+	forEachDB(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i, tt := range tests {
+			r := newRequest(fmt.Sprintf("g%d", i), "a", handlers.StateFetching, t0)
+			r.LeaseOwner, r.ExpiresAt = "owner-1", closes
+			mustCreate(t, db, r)
+			r.Detail = "written"
+			err := db.UpdateRequest(ctx, r, tt.c)
+			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, handlers.ErrConflict)) {
+				t.Errorf("%s: UpdateRequest = %v, want ok=%v (else ErrConflict)", tt.name, err, tt.ok)
+			}
+			got, _ := db.GetRequest(ctx, r.ID)
+			if (got.Detail == "written") != tt.ok {
+				t.Errorf("%s: stored detail %q after UpdateRequest", tt.name, got.Detail)
+			}
+		}
+		if err := db.UpdateRequest(ctx, newRequest("g0", "a", handlers.StateFetching, t0), handlers.Cond{}); err == nil {
+			t.Error("an update without a state in its condition succeeded")
 		}
 	})
 }

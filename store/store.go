@@ -32,6 +32,10 @@ type DB struct {
 	Pool *pgxpool.Pool
 	// path is the SQLite file (empty for PostgreSQL or an in-memory database).
 	path string
+	// sole: no other process had this SQLite file open when it was opened.
+	sole bool
+	// unlock releases the run lock (SQLite files only).
+	unlock func()
 }
 
 // Open connects, applies migrations (safe when replicas start together) and
@@ -54,6 +58,17 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q", driver)
 	}
+	if d.path != "" {
+		// Processes opening one SQLite file together connect and migrate one
+		// at a time: the first connection's switch to WAL does not wait on
+		// the busy timeout.
+		unlock, err := lockFile(d.path + ".migrate-lock")
+		if err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+		defer unlock()
+	}
 	if err := d.SQL.PingContext(ctx); err != nil {
 		_ = d.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -62,8 +77,21 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		_ = d.Close()
 		return nil, err
 	}
+	if d.path != "" {
+		sole, unlock, err := holdRunLock(d.path + ".run-lock")
+		if err != nil {
+			_ = d.Close()
+			return nil, err
+		}
+		d.sole, d.unlock = sole, unlock
+	}
 	return d, nil
 }
+
+// Sole reports that this is a SQLite file no other process had open when it
+// was opened, so work the database records as running belongs to a process
+// that died. Always false for PostgreSQL, where replicas share the database.
+func (d *DB) Sole() bool { return d.sole }
 
 // openSQLite opens a SQLite file with WAL and a busy timeout, one connection
 // (SQLite has one writer; more connections only produce SQLITE_BUSY).
@@ -75,12 +103,14 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	if !strings.Contains(dsn, "journal_mode") {
-		dsn += sep + "_pragma=journal_mode(WAL)"
-		sep = "&"
-	}
+	// The busy timeout first: the driver applies pragmas in order, and
+	// switching to WAL takes a lock that processes opening together contend for.
 	if !strings.Contains(dsn, "busy_timeout") {
 		dsn += sep + "_pragma=busy_timeout(5000)"
+		sep = "&"
+	}
+	if !strings.Contains(dsn, "journal_mode") {
+		dsn += sep + "_pragma=journal_mode(WAL)"
 		sep = "&"
 	}
 	if !strings.Contains(dsn, "foreign_keys") {
@@ -117,6 +147,9 @@ func (d *DB) Close() error {
 	err := d.SQL.Close()
 	if d.Pool != nil {
 		d.Pool.Close()
+	}
+	if d.unlock != nil {
+		d.unlock()
 	}
 	return err
 }

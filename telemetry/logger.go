@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
+	"net/url"
 	"strings"
 )
 
@@ -29,6 +31,13 @@ func NewLogger(w io.Writer, level, format string, secrets ...string) (*slog.Logg
 		return nil, fmt.Errorf("log format %q: want json or text", format)
 	}
 	return slog.New(NewRedactingHandler(inner, secrets...)), nil
+}
+
+// HTTPErrorLog is the ErrorLog for an http.Server: net/http's own messages
+// (panics, TLS handshake and header errors) go through l's handler, so
+// they are redacted like every other line, at warn level.
+func HTTPErrorLog(l *slog.Logger) *log.Logger {
+	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
 }
 
 // RedactingHandler rewrites records before its inner handler sees them.
@@ -102,6 +111,8 @@ func (h *RedactingHandler) any(v any) slog.Value {
 		return slog.AnyValue(nil)
 	case error:
 		return slog.StringValue(h.r.redact(x.Error()))
+	case url.URL: // String has a pointer receiver: a URL held by value is no Stringer
+		return slog.StringValue(h.r.redact(x.String()))
 	case fmt.Stringer:
 		return slog.StringValue(h.r.redact(x.String()))
 	case []byte:

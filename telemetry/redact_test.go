@@ -6,7 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -32,6 +36,7 @@ var secretCases = []secretCase{
 	{"slack bot token", "using xoxb-1234-5678-abcdEFGH", "xoxb-1234-5678-abcdEFGH", "using"},
 	{"slack user token", "xoxp-9-9-9-zz leaked", "xoxp-9-9-9-zz", "leaked"},
 	{"slack app token", "app xapp-1-A0B1-2345-f00d", "xapp-1-A0B1-2345-f00d", "app"},
+	{"workflow step token", "step xwfp-T0001-Fx1-0a1b2c3d4e5f", "xwfp-T0001-Fx1-0a1b2c3d4e5f", "step"},
 	{"refresh_token pair", "grant_type=refresh_token&refresh_token=0.AXoA-secret&scope=x", "0.AXoA-secret", "scope=x"},
 	{"access_token pair", "access_token=abc123secret;", "abc123secret", "access_token=" + Redacted},
 	{"code pair", "callback state=s1&code=auth-code-xyz", "auth-code-xyz", "state=s1"},
@@ -40,7 +45,22 @@ var secretCases = []secretCase{
 	{"package URL query", "fetch https://userrequests-us.securitycenter.windows.com/safedownload/WDATP_Investigation_Package.zip?token=sv%3Dsig123 failed",
 		"sig123", "https://userrequests-us.securitycenter.windows.com/safedownload/WDATP_Investigation_Package.zip?" + Redacted + " failed"},
 	{"http URL query", "GET http://127.0.0.1:9000/pkg.zip?sig=abc&se=2030 ok", "sig=abc", "http://127.0.0.1:9000/pkg.zip?" + Redacted},
+	{"SAS URL", "blob https://acct.blob.core.windows.net/evidence/r1.zip?sv=2022-11-02&sr=b&sp=r&sig=Zm9vYmFyYmF6%2Bq%3D done",
+		"Zm9vYmFyYmF6", "https://acct.blob.core.windows.net/evidence/r1.zip?" + Redacted + " done"},
+	{"token pair outside a URL", "evidence link token=k7Hq2mZ9wXvB3 refused", "k7Hq2mZ9wXvB3", "token=" + Redacted + " refused"},
+	{"SAS query without its URL", "sv=2022-11-02&se=2030-01-01T00%3A00Z&sr=b&sp=r&sig=Zm9vYmFyYmF6%2Bq%3D", "Zm9vYmFyYmF6", "sig=" + Redacted},
+	{"code pair URL-encoded", "redirect=https%3A%2F%2Fbot%2Fauth%2Fcallback%3Fcode%3Dsplx-code-4711%26state%3Ds1", "splx-code-4711", "code%3D" + Redacted},
+	{"client_secret pair alone", "client_secret=hunter22hunter", "hunter22hunter", "client_secret=" + Redacted},
+	{"escaped-slash URL", `{"url":"https:\/\/userrequests-us.securitycenter.windows.com\/safedownload\/x.zip?token=sv%3D2020\u0026sig=abc123secret"}`,
+		"abc123secret", `https:\/\/userrequests-us.securitycenter.windows.com\/safedownload\/x.zip?` + Redacted + `"}`},
+	{"escaped JSON token field", `{\"refresh_token\":\"opaque-rt-value\",\"scope\":\"x\"}`, "opaque-rt-value", `\"scope\"`},
+	{"refresh token after a colon", "cache refresh_token: " + entraRT + " stored", entraRT[:20], "stored"},
+	{"refresh token after a space", "redeeming refresh_token " + entraRT, entraRT[:20], "redeeming refresh_token " + Redacted},
+	{"bare Entra refresh token", "AADSTS700082 for " + entraRT + ".AgABAAEAAAD", entraRT[:20], "AADSTS700082 for"},
 }
+
+// entraRT has the shape of an Entra refresh token (opaque, "0.A" then base64url).
+const entraRT = "0.AXoAqk3mZ9wXvB3hQ2pL7sT1uV4yN8cR5eD6fG0jK_-lMnOpQr"
 
 func TestRedact(t *testing.T) {
 	secrets := []string{signingSecret, clientSecret, "", "short"}
@@ -61,6 +81,11 @@ func TestRedactKeepsOrdinaryText(t *testing.T) {
 		"status_code=200 for machine 0123456789abcdef0123456789abcdef01234567",
 		"https://api.security.microsoft.com/api/machineactions/6f1e/getPackageUri",
 		"exit code is fine",
+		"refresh_token rejected by the authority",
+		"token expired for U0ALICE01; signature is fine",
+		"version 0.A1 of the schema",
+		`{"code":"InvalidRequest","RawQuery":"","Fragment":""}`,
+		"https://hooks.slack.com/actions/T1/B2",
 	} {
 		if got := Redact(s, secrets); got != s {
 			t.Errorf("Redact(%q) = %q, want it unchanged", s, got)
@@ -164,4 +189,112 @@ func BenchmarkRedact(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A url.URL reaches a handler in many shapes; its query and fragment never
+// pass, whichever the shape and format.
+func TestLoggerRedactsURLValues(t *testing.T) {
+	const secret = "c2lnbmF0dXJlLXNhcw"
+	pkg := url.URL{Scheme: "https", Host: "acct.blob.core.windows.net", Path: "/evidence/r1.zip", RawQuery: "sv=2022&sig=" + secret, Fragment: "frag-" + secret}
+	type holder struct {
+		Name string
+		Link url.URL
+	}
+	type pointerHolder struct {
+		Link *url.URL
+		N    int
+	}
+	type nested struct{ Inner holder }
+	values := []struct {
+		name string
+		v    any
+	}{
+		{"URL by value", pkg},
+		{"URL pointer", &pkg},
+		{"struct holding a URL", holder{Name: "pkg", Link: pkg}},
+		{"struct holding a URL pointer", pointerHolder{Link: &pkg, N: 1}},
+		{"pointer to a struct holding a URL", &holder{Name: "pkg", Link: pkg}},
+		{"nested struct", nested{Inner: holder{Link: pkg}}},
+		{"slice of URLs", []url.URL{pkg, pkg}},
+		{"map of URLs", map[string]url.URL{"pkg": pkg}},
+	}
+	for _, format := range []string{"json", "text"} {
+		for _, tc := range values {
+			t.Run(format+"/"+tc.name, func(t *testing.T) {
+				var buf bytes.Buffer
+				l, err := NewLogger(&buf, "debug", format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l.Info("fetch", "link", tc.v)
+				l.With("link", tc.v).Info("with")
+				out := buf.String()
+				if strings.Count(out, "\n") != 2 {
+					t.Fatalf("want two lines, got: %s", out)
+				}
+				if strings.Contains(out, secret) {
+					t.Errorf("query or fragment survived: %s", out)
+				}
+				if !strings.Contains(out, Redacted) {
+					t.Errorf("no %s marker in: %s", Redacted, out)
+				}
+				if !strings.Contains(out, "acct.blob.core.windows.net") {
+					t.Errorf("the host is gone too: %s", out)
+				}
+			})
+		}
+	}
+}
+
+// net/http writes its own messages (here a handler panic carrying a package
+// link) to Server.ErrorLog; built with HTTPErrorLog they are redacted too.
+func TestHTTPErrorLogRedacts(t *testing.T) {
+	const secret = "sig=c2VjcmV0LXNhcy1zaWc"
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			var buf syncWriter
+			l, err := NewLogger(&buf, "info", format, signingSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+				panic("fetching https://acct.blob.core.windows.net/e/r1.zip?" + secret + " with " + signingSecret)
+			}))
+			ts.Config.ErrorLog = HTTPErrorLog(l)
+			ts.Start()
+			resp, err := ts.Client().Get(ts.URL)
+			if err == nil {
+				resp.Body.Close()
+			}
+			ts.Close() // returns after the handler's goroutine logged
+			out := buf.String()
+			if !strings.Contains(out, "panic serving") {
+				t.Fatalf("net/http's message did not reach the logger: %q", out)
+			}
+			if strings.Contains(out, secret) || strings.Contains(out, signingSecret) {
+				t.Errorf("secret survived in net/http's error log: %s", out)
+			}
+			if !strings.Contains(out, `WARN`) && !strings.Contains(out, `"level":"WARN"`) {
+				t.Errorf("net/http's message is not at warn level: %s", out)
+			}
+		})
+	}
+}
+
+// syncWriter is a bytes.Buffer safe for the server's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

@@ -51,7 +51,7 @@ type seen struct {
 
 var (
 	queuedRE  = regexp.MustCompile(`queued \(position (\d+), about (\d+) s\)`)
-	requestRE = regexp.MustCompile(`Request ([0-9A-Za-z_-]+)`)
+	requestRE = regexp.MustCompile("Request `?([0-9A-Za-z_-]+)")
 )
 
 // toUser is the text of a message user can read about the request (private
@@ -84,7 +84,7 @@ func tally(evs []stamped, user, action string) seen {
 			s.eta = time.Duration(secs) * time.Second
 		}
 		isPrivate := x.ev.Kind == slackfake.EventEphemeral || x.ev.Kind == slackfake.EventResponse || x.ev.Message.DMUser == user
-		if isPrivate && strings.Contains(text, "download now") {
+		if isPrivate && strings.Contains(text, "Investigation package ready") {
 			// One request may be told twice (ephemeral and DM): count requests, not messages.
 			if m := requestRE.FindStringSubmatch(text); m != nil {
 				if _, dup := s.delivered[m[1]]; !dup {

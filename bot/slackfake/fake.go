@@ -3,7 +3,10 @@
 // Socket Mode WebSocket, served over real HTTP on loopback (httptest). It
 // follows Slack's documented request and response shapes, answers
 // {"ok":false,"error":...} like Slack, checks tokens, records everything and
-// can inject faults (429s, Slack errors, failing uploads).
+// can inject faults (429s, Slack errors, failing uploads). Towards the bot it
+// sends what Slack sends: slash commands, clicks, message shortcuts and
+// Events API events (App Home, Workflow Builder steps), signed over HTTP or
+// as Socket Mode envelopes, retried and redelivered like Slack.
 package slackfake
 
 import (
@@ -40,6 +43,14 @@ type Options struct {
 	KeepUploadBytes int
 	// OnEvent, when set, is called after each recorded event (the demo prints the conversation from it).
 	OnEvent func(Event)
+	// RequireExecutionToken makes functions.completeSuccess/completeError
+	// accept only the execution's own bot_access_token (as function_executed
+	// issued it), refusing the long-lived bot token with invalid_auth. Whether
+	// Slack accepts the bot token there is unverified; this mode tests the strict case.
+	RequireExecutionToken bool
+	// HomeTabDisabled makes views.publish answer not_enabled, as Slack does
+	// when the manifest leaves features.app_home.home_tab_enabled off.
+	HomeTabDisabled bool
 }
 
 // Server is a running fake Slack.
@@ -65,6 +76,13 @@ type Server struct {
 	conns    map[*wsConn]bool
 	acks     map[string]chan json.RawMessage
 	closed   chan struct{}
+
+	envelopes  map[string]*envelope          // Socket Mode envelopes sent, for redelivery
+	posted     map[string]int                // event_id -> HTTP deliveries so far
+	homes      map[string]*HomeView          // user -> published Home tab
+	execs      map[string]*FunctionExecution // function_execution_id -> execution
+	execTokens map[string]string             // bot_access_token -> function_execution_id
+	limits     map[string]*rateWindow        // method -> calls allowed per window
 }
 
 type fault struct {
@@ -118,6 +136,13 @@ func New(o Options) *Server {
 		conns:    map[*wsConn]bool{},
 		acks:     map[string]chan json.RawMessage{},
 		closed:   make(chan struct{}),
+
+		envelopes:  map[string]*envelope{},
+		posted:     map[string]int{},
+		homes:      map[string]*HomeView{},
+		execs:      map[string]*FunctionExecution{},
+		execTokens: map[string]string{},
+		limits:     defaultLimits(),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)

@@ -23,6 +23,14 @@ const (
 	EventSocketConnected EventKind = "socket_connected"
 	EventSocketClosed    EventKind = "socket_closed"
 	EventSocketAck       EventKind = "socket_ack" // EnvelopeID, Payload
+	// EventSocketSent is an envelope written to a Socket Mode connection (Envelope).
+	EventSocketSent EventKind = "socket_sent"
+	// EventDelivered is a signed HTTP request the fake sent to the bot, with its answer (Delivery).
+	EventDelivered EventKind = "delivered"
+	// EventHomeView is a successful views.publish (Home).
+	EventHomeView EventKind = "home_view"
+	// EventFunctionCompleted is a successful functions.completeSuccess or completeError (Completion).
+	EventFunctionCompleted EventKind = "function_completed"
 )
 
 // Event is one thing the fake saw. Exactly the field matching Kind is set.
@@ -34,6 +42,10 @@ type Event struct {
 	Response   *ResponsePost
 	EnvelopeID string
 	Payload    json.RawMessage
+	Envelope   *Envelope
+	Delivery   *Delivery
+	Home       *HomeView
+	Completion *Completion
 }
 
 // Call is one Web API call as received (the token is not recorded).
@@ -183,9 +195,15 @@ func (s *Server) Ephemerals() []Message { return s.messagesOf(EventEphemeral) }
 func (s *Server) Updates() []Message { return s.messagesOf(EventUpdate) }
 
 func (s *Server) messagesOf(kind EventKind) []Message {
-	var out []Message
+	return recorded(s, kind, func(e Event) *Message { return e.Message })
+}
+
+// recorded returns the records of one kind of event, oldest first; field
+// picks the record out of an event.
+func recorded[T any](s *Server, kind EventKind, field func(Event) *T) []T {
+	var out []T
 	for _, e := range s.eventsOf(kind) {
-		out = append(out, *e.Message)
+		out = append(out, *field(e))
 	}
 	return out
 }
@@ -205,9 +223,5 @@ func (s *Server) Uploads() []Upload {
 
 // ResponsePosts returns response_url posts, oldest first.
 func (s *Server) ResponsePosts() []ResponsePost {
-	var out []ResponsePost
-	for _, e := range s.eventsOf(EventResponse) {
-		out = append(out, *e.Response)
-	}
-	return out
+	return recorded(s, EventResponse, func(e Event) *ResponsePost { return e.Response })
 }

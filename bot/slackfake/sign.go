@@ -25,14 +25,24 @@ func Sign(secret string, ts time.Time, body []byte) (timestamp, signature string
 	return timestamp, "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// SignedRequest builds the form POST Slack would send to url, signed at now.
+// SignedRequest builds the form POST Slack would send to url, signed at now
+// (slash commands and interactivity).
 func SignedRequest(ctx context.Context, url, secret string, body []byte, now time.Time) (*http.Request, error) {
+	return signedRequest(ctx, url, secret, "application/x-www-form-urlencoded", body, now)
+}
+
+// SignedJSONRequest builds the JSON POST of the Events API, signed at now.
+func SignedJSONRequest(ctx context.Context, url, secret string, body []byte, now time.Time) (*http.Request, error) {
+	return signedRequest(ctx, url, secret, "application/json", body, now)
+}
+
+func signedRequest(ctx context.Context, url, secret, contentType string, body []byte, now time.Time) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("slackfake: building request: %w", err)
 	}
 	ts, sig := Sign(secret, now, body)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("X-Slack-Request-Timestamp", ts)
 	req.Header.Set("X-Slack-Signature", sig)
 	return req, nil
@@ -109,38 +119,54 @@ func BlockActionsPayload(p ClickParams) url.Values {
 
 // blockActions is the block_actions payload object (also the Socket Mode envelope payload).
 func blockActions(p ClickParams) map[string]any {
-	team := or(p.TeamID, DefaultTeamID)
-	var enterprise any
-	if p.EnterpriseID != "" {
-		enterprise = map[string]any{"id": p.EnterpriseID}
+	m := interaction{
+		team: p.TeamID, domain: p.TeamDomain, enterprise: p.EnterpriseID, user: p.UserID, userName: p.UserName,
+		channel: p.ChannelID, channelName: p.ChannelName, appID: p.APIAppID, trigger: p.TriggerID, responseURL: p.ResponseURL,
+	}.fields("block_actions")
+	m["container"] = map[string]any{
+		"type": "message", "message_ts": p.MessageTS, "channel_id": p.ChannelID, "is_ephemeral": false,
 	}
-	actionTS := strconv.FormatInt(time.Now().Unix(), 10) + ".000100"
+	m["message"] = map[string]any{"type": "message", "ts": p.MessageTS}
+	m["state"] = map[string]any{"values": map[string]any{}}
+	m["actions"] = []any{map[string]any{
+		"type":      "button",
+		"action_id": p.ActionID,
+		"block_id":  p.BlockID,
+		"text":      map[string]any{"type": "plain_text", "text": or(p.Label, p.ActionID), "emoji": true},
+		"value":     p.Value,
+		"action_ts": actionTS(),
+	}}
+	return m
+}
+
+// interaction holds what every interactive payload (block_actions,
+// message_action) carries; empty fields get the fake's defaults.
+type interaction struct {
+	team, domain, enterprise, user, userName, channel, channelName, appID, trigger, responseURL string
+}
+
+func (in interaction) fields(typ string) map[string]any {
+	team := or(in.team, DefaultTeamID)
+	var enterprise any
+	if in.enterprise != "" {
+		enterprise = map[string]any{"id": in.enterprise}
+	}
 	return map[string]any{
-		"type":                  "block_actions",
+		"type":                  typ,
 		"token":                 "deprecated-verification-token",
-		"api_app_id":            or(p.APIAppID, DefaultAppID),
-		"trigger_id":            or(p.TriggerID, triggerID()),
-		"response_url":          p.ResponseURL,
+		"api_app_id":            or(in.appID, DefaultAppID),
+		"trigger_id":            or(in.trigger, triggerID()),
+		"response_url":          in.responseURL,
 		"is_enterprise_install": false,
 		"enterprise":            enterprise,
-		"team":                  map[string]any{"id": team, "domain": or(p.TeamDomain, "fake")},
-		"user":                  map[string]any{"id": p.UserID, "username": p.UserName, "name": p.UserName, "team_id": team},
-		"channel":               map[string]any{"id": p.ChannelID, "name": p.ChannelName},
-		"container": map[string]any{
-			"type": "message", "message_ts": p.MessageTS, "channel_id": p.ChannelID, "is_ephemeral": false,
-		},
-		"message": map[string]any{"type": "message", "ts": p.MessageTS},
-		"state":   map[string]any{"values": map[string]any{}},
-		"actions": []any{map[string]any{
-			"type":      "button",
-			"action_id": p.ActionID,
-			"block_id":  p.BlockID,
-			"text":      map[string]any{"type": "plain_text", "text": or(p.Label, p.ActionID), "emoji": true},
-			"value":     p.Value,
-			"action_ts": actionTS,
-		}},
+		"team":                  map[string]any{"id": team, "domain": or(in.domain, "fake")},
+		"user":                  map[string]any{"id": in.user, "username": in.userName, "name": in.userName, "team_id": team},
+		"channel":               map[string]any{"id": in.channel, "name": in.channelName},
 	}
 }
+
+// actionTS is an action_ts shaped like Slack's.
+func actionTS() string { return strconv.FormatInt(time.Now().Unix(), 10) + ".000100" }
 
 func or(s, def string) string {
 	if s == "" {

@@ -342,32 +342,39 @@ func TestWaitForAndOnEvent(t *testing.T) {
 	}
 }
 
+// envelope is a Socket Mode envelope as a client reads it.
+type envelope struct {
+	EnvelopeID             string          `json:"envelope_id"`
+	Type                   string          `json:"type"`
+	Payload                json.RawMessage `json:"payload"`
+	AcceptsResponsePayload bool            `json:"accepts_response_payload"`
+	RetryAttempt           int             `json:"retry_attempt"`
+	RetryReason            string          `json:"retry_reason"`
+}
+
+// dialSocket opens a raw Socket Mode WebSocket and reads the hello.
+func dialSocket(t *testing.T, api *slack.Client) *websocket.Conn {
+	t.Helper()
+	_, wsURL, err := api.StartSocketModeContext(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := websocket.DefaultDialer.DialContext(ctx(t), wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello map[string]any
+	if err := c.ReadJSON(&hello); err != nil || hello["type"] != "hello" {
+		t.Fatalf("hello %v %v", hello, err)
+	}
+	return c
+}
+
 // Speaks Socket Mode with a raw WebSocket: hello, envelope shape, redelivery
 // after a drop before the ack, and the ack payload returned.
 func TestSocketProtocol(t *testing.T) {
 	fake, api := newFake(t, slackfake.Options{})
-	dial := func() *websocket.Conn {
-		_, wsURL, err := api.StartSocketModeContext(ctx(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := websocket.DefaultDialer.DialContext(ctx(t), wsURL, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var hello map[string]any
-		if err := c.ReadJSON(&hello); err != nil || hello["type"] != "hello" {
-			t.Fatalf("hello %v %v", hello, err)
-		}
-		return c
-	}
-	type envelope struct {
-		EnvelopeID             string          `json:"envelope_id"`
-		Type                   string          `json:"type"`
-		Payload                json.RawMessage `json:"payload"`
-		AcceptsResponsePayload bool            `json:"accepts_response_payload"`
-		RetryAttempt           int             `json:"retry_attempt"`
-	}
+	dial := func() *websocket.Conn { return dialSocket(t, api) }
 	result := make(chan json.RawMessage, 1)
 	go func() {
 		p, err := fake.SendSlashCommand(ctx(t), slackfake.CommandParams{ChannelID: "C1", UserID: "U1", Text: "help"})

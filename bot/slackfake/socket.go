@@ -155,6 +155,31 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
+// Envelope is one Socket Mode envelope as written to a connection.
+type Envelope struct {
+	ID                     string // envelope_id, the same on every redelivery
+	Type                   string // slash_commands, interactive, events_api
+	RetryAttempt           int
+	RetryReason            string
+	AcceptsResponsePayload bool
+	Payload                json.RawMessage
+}
+
+// Acked is the outcome of a Socket Mode delivery: the envelope and the
+// payload of its ack (empty when the ack had none).
+type Acked struct {
+	EnvelopeID string
+	Payload    json.RawMessage
+}
+
+// envelope is a sent envelope kept for redelivery.
+type envelope struct {
+	typ     string
+	payload json.RawMessage
+	accepts bool
+	sent    int // writes so far; the next one's retry_attempt
+}
+
 // SendSlashCommand delivers a slash_commands envelope and returns the ack's
 // payload (empty when the ack had none). Empty TeamID, ResponseURL, Command
 // and TriggerID get defaults. It waits for a connection when there is none
@@ -170,7 +195,8 @@ func (s *Server) SendSlashCommand(ctx context.Context, p CommandParams) (json.Ra
 	for k, v := range CommandForm(p) {
 		payload[k] = v[0]
 	}
-	return s.sendEnvelope(ctx, "slash_commands", payload)
+	a, err := s.sendEnvelope(ctx, "slash_commands", payload, true)
+	return a.Payload, err
 }
 
 // SendInteractive delivers an interactive (block_actions) envelope and returns the ack's payload.
@@ -181,12 +207,67 @@ func (s *Server) SendInteractive(ctx context.Context, p ClickParams) (json.RawMe
 	if p.ResponseURL == "" {
 		p.ResponseURL = s.ResponseURL("click")
 	}
-	return s.sendEnvelope(ctx, "interactive", blockActions(p))
+	a, err := s.sendEnvelope(ctx, "interactive", blockActions(p), true)
+	return a.Payload, err
 }
 
-func (s *Server) sendEnvelope(ctx context.Context, typ string, payload any) (json.RawMessage, error) {
+// SendEvent delivers ev (an event_callback) as an events_api envelope and
+// waits for the ack. Slack sends url_verification over HTTP only.
+func (s *Server) SendEvent(ctx context.Context, ev EventCallback) (Acked, error) {
+	if ev.Type != "event_callback" {
+		return Acked{}, fmt.Errorf("slackfake: Socket Mode carries event_callback envelopes, not %q", ev.Type)
+	}
+	// Slack documents accepts_response_payload false for events.
+	return s.sendEnvelope(ctx, "events_api", ev.Body, false)
+}
+
+// Redeliver sends an envelope again as Slack does when it saw no ack in
+// time: the same envelope_id and payload, retry_attempt one more than the
+// last delivery's (1 for the first redelivery), retry_reason "timeout".
+// It works for every envelope type, slash commands and clicks included;
+// find their IDs with Envelopes.
+func (s *Server) Redeliver(ctx context.Context, envelopeID string) (Acked, error) {
+	s.mu.Lock()
+	_, found := s.envelopes[envelopeID]
+	s.mu.Unlock()
+	if !found {
+		return Acked{}, fmt.Errorf("slackfake: no envelope %q was sent", envelopeID)
+	}
+	return s.deliver(ctx, envelopeID)
+}
+
+// Envelopes returns the envelopes sent to connections, of type typ ("" for
+// all), oldest first; a redelivery appears again with its retry_attempt.
+func (s *Server) Envelopes(typ string) []Envelope {
+	var out []Envelope
+	for _, e := range s.eventsOf(EventSocketSent) {
+		if typ == "" || e.Envelope.Type == typ {
+			out = append(out, *e.Envelope)
+		}
+	}
+	return out
+}
+
+func (s *Server) sendEnvelope(ctx context.Context, typ string, payload any, acceptsResponse bool) (Acked, error) {
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return Acked{}, fmt.Errorf("slackfake: encoding the %s payload: %w", typ, err)
+	}
 	s.mu.Lock()
 	id := s.nextID("env-")
+	s.envelopes[id] = &envelope{typ: typ, payload: raw, accepts: acceptsResponse}
+	s.mu.Unlock()
+	return s.deliver(ctx, id)
+}
+
+// deliver writes envelope id to a connection until one acks it, delivering
+// again on another connection when one drops before the ack.
+func (s *Server) deliver(ctx context.Context, id string) (Acked, error) {
+	s.mu.Lock()
+	if s.acks[id] != nil {
+		s.mu.Unlock()
+		return Acked{}, fmt.Errorf("slackfake: envelope %s is still waiting for its ack", id)
+	}
 	acked := make(chan json.RawMessage, 1)
 	s.acks[id] = acked
 	s.mu.Unlock()
@@ -196,39 +277,45 @@ func (s *Server) sendEnvelope(ctx context.Context, typ string, payload any) (jso
 		s.mu.Unlock()
 	}()
 
-	for attempt := 0; ; attempt++ {
+	for {
 		conn, err := s.waitConn(ctx)
 		if err != nil {
-			return nil, err
+			return Acked{}, err
 		}
-		env := map[string]any{
-			"envelope_id":              id,
-			"type":                     typ,
-			"payload":                  payload,
-			"accepts_response_payload": true,
-			"retry_attempt":            attempt,
-			"retry_reason":             "",
+		s.mu.Lock()
+		e := s.envelopes[id]
+		env := Envelope{ID: id, Type: e.typ, RetryAttempt: e.sent, AcceptsResponsePayload: e.accepts, Payload: e.payload}
+		if e.sent > 0 {
+			env.RetryReason = "timeout"
 		}
-		if attempt > 0 {
-			env["retry_reason"] = "timeout"
-		}
-		if err := conn.writeJSON(env); err != nil {
+		e.sent++
+		s.mu.Unlock()
+		// Recorded before the write so that the log never shows an ack before its envelope.
+		s.record(Event{Kind: EventSocketSent, Envelope: &env})
+		if err := conn.writeJSON(map[string]any{
+			"envelope_id":              env.ID,
+			"type":                     env.Type,
+			"payload":                  env.Payload,
+			"accepts_response_payload": env.AcceptsResponsePayload,
+			"retry_attempt":            env.RetryAttempt,
+			"retry_reason":             env.RetryReason,
+		}); err != nil {
 			s.forget(conn)
 			continue
 		}
 		select {
 		case p := <-acked:
-			return p, nil
+			return Acked{EnvelopeID: id, Payload: p}, nil
 		case <-conn.done:
 			select {
 			case p := <-acked: // acked just before the drop
-				return p, nil
+				return Acked{EnvelopeID: id, Payload: p}, nil
 			default: // dropped before the ack: deliver again on the next connection
 			}
 		case <-s.closed:
-			return nil, errors.New("slackfake: server closed")
+			return Acked{}, errors.New("slackfake: server closed")
 		case <-ctx.Done():
-			return nil, fmt.Errorf("slackfake: waiting for the ack of %s: %w", id, ctx.Err())
+			return Acked{}, fmt.Errorf("slackfake: waiting for the ack of %s: %w", id, ctx.Err())
 		}
 	}
 }

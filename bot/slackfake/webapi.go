@@ -40,6 +40,13 @@ var methods = map[string]func(s *Server, p url.Values) result{
 	"files.getUploadURLExternal":   (*Server).getUploadURL,
 	"files.completeUploadExternal": (*Server).completeUpload,
 	"apps.connections.open":        (*Server).connectionsOpen,
+	"views.publish":                (*Server).publishView,
+}
+
+// tokenMethods are the methods whose answer depends on the token used.
+var tokenMethods = map[string]func(s *Server, p url.Values, token string) result{
+	"functions.completeSuccess": (*Server).completeFunctionSuccess,
+	"functions.completeError":   (*Server).completeFunctionError,
 }
 
 // serveAPI is /api/{method}: faults first, then the token, then the method.
@@ -75,17 +82,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		answer(http.StatusOK, fail(perr))
 		return
 	}
-	want := s.o.BotToken
-	if method == "apps.connections.open" {
-		want = s.o.AppToken
-	}
-	switch token {
-	case "":
-		answer(http.StatusOK, fail("not_authed"))
+	if why := s.checkToken(method, token); why != "" {
+		answer(http.StatusOK, fail(why))
 		return
-	case want:
-	default:
-		answer(http.StatusOK, fail("invalid_auth"))
+	}
+	if wait, limited := s.overLimit(method); limited {
+		w.Header().Set("Retry-After", retryAfterHeader(wait))
+		answer(http.StatusTooManyRequests, fail("ratelimited"))
+		return
+	}
+	if m, found := tokenMethods[method]; found {
+		answer(http.StatusOK, m(s, params, token))
 		return
 	}
 	m, found := methods[method]
@@ -94,6 +101,29 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer(http.StatusOK, m(s, params))
+}
+
+// checkToken says why token cannot call method ("" when it can): the
+// app-level token opens sockets only; the bot token, or a running
+// execution's token (bot_access_token of function_executed), does the rest.
+func (s *Server) checkToken(method, token string) string {
+	switch {
+	case token == "":
+		return "not_authed"
+	case method == "apps.connections.open":
+		if token != s.o.AppToken {
+			return "invalid_auth"
+		}
+	case token == s.o.BotToken:
+	default:
+		s.mu.Lock()
+		_, isExecToken := s.execTokens[token]
+		s.mu.Unlock()
+		if !isExecToken {
+			return "invalid_auth"
+		}
+	}
+	return ""
 }
 
 // readParams reads form or JSON parameters and the token (Authorization:
@@ -293,11 +323,18 @@ func (s *Server) usersInfo(p url.Values) result {
 		return fail("user_not_found")
 	}
 	return ok(map[string]any{"user": map[string]any{
-		"id":        u.ID,
-		"team_id":   s.o.TeamID,
-		"name":      u.Name,
-		"real_name": u.Name,
-		"profile":   map[string]any{"email": u.Email, "real_name": u.Name, "display_name": u.Name},
+		"id":                  u.ID,
+		"team_id":             or(u.TeamID, s.o.TeamID),
+		"name":                u.Name,
+		"real_name":           u.Name,
+		"deleted":             false,
+		"is_bot":              u.IsBot,
+		"is_app_user":         false,
+		"is_admin":            false,
+		"is_owner":            false,
+		"is_restricted":       u.Guest != NotGuest,
+		"is_ultra_restricted": u.Guest == SingleChannelGuest,
+		"profile":             map[string]any{"email": u.Email, "real_name": u.Name, "display_name": u.Name},
 	}})
 }
 
@@ -320,20 +357,34 @@ func (s *Server) conversationsInfo(p url.Values) result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if user, isDM := s.dms[id]; isDM {
-		return ok(map[string]any{"channel": map[string]any{"id": id, "is_im": true, "user": user, "is_member": true}})
+		return ok(map[string]any{"channel": map[string]any{
+			"id": id, "is_im": true, "user": user, "is_member": true, "is_org_shared": false, "is_ext_shared": false,
+		}})
 	}
 	c, found := s.channels[id]
 	if !found {
 		return fail("channel_not_found")
 	}
+	connected := c.ConnectedTeams
+	if connected == nil {
+		connected = []string{}
+	}
 	return ok(map[string]any{"channel": map[string]any{
-		"id":         c.ID,
-		"name":       c.Name,
-		"is_channel": !c.IsPrivate,
-		"is_group":   c.IsPrivate,
-		"is_private": c.IsPrivate,
-		"is_member":  c.BotIsMember,
-		"is_im":      false,
+		"id":                    c.ID,
+		"name":                  c.Name,
+		"context_team_id":       s.o.TeamID,
+		"is_channel":            !c.IsPrivate,
+		"is_group":              c.IsPrivate,
+		"is_private":            c.IsPrivate,
+		"is_member":             c.BotIsMember,
+		"is_im":                 false,
+		"is_mpim":               false,
+		"is_archived":           false,
+		"is_shared":             c.ExtShared || c.OrgShared,
+		"is_ext_shared":         c.ExtShared,
+		"is_org_shared":         c.OrgShared,
+		"is_pending_ext_shared": c.PendingExtShared,
+		"connected_team_ids":    slices.Clone(connected),
 	}})
 }
 

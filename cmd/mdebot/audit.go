@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mdebot/mdebot/config"
+	"github.com/mdebot/mdebot/handlers"
 	"github.com/mdebot/mdebot/store"
 )
 
@@ -50,17 +51,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if *since > 0 {
 		from = time.Now().Add(-*since)
 	}
-	events, err := db.ListAudit(ctx, from)
-	if err != nil {
+	// Streamed page by page: memory stays flat whatever the window holds.
+	enc := json.NewEncoder(stdout)
+	if err := db.EachAudit(ctx, from, func(e handlers.AuditEvent) error { return enc.Encode(e) }); err != nil {
 		fmt.Fprintf(stderr, "audit: %v\n", err)
 		return 1
-	}
-	enc := json.NewEncoder(stdout)
-	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
-			fmt.Fprintf(stderr, "audit: %v\n", err)
-			return 1
-		}
 	}
 	return 0
 }

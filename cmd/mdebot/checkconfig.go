@@ -39,6 +39,12 @@ func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 1
 	}
 	fmt.Fprintln(stdout, "ok: configuration is valid")
+	// Valid, but worth knowing: which evidence store runs and why, and any
+	// setting that weakens a guarantee.
+	fmt.Fprintln(stderr, "note: "+cfg.EvidenceStoreReason())
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stderr, "warning: "+w.String())
+	}
 	if *live {
 		return checkLive(ctx, cfg, stdout, stderr)
 	}

@@ -132,6 +132,10 @@ func TestCheckConfigLive(t *testing.T) {
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
 			}
+			// The evidence note names a temporary folder; TestCheckConfig covers it.
+			if note, rest, ok := strings.Cut(stderr, "\n"); ok && strings.HasPrefix(note, "note: evidence.store") {
+				stderr = rest
+			}
 			if stderr != tt.stderr {
 				t.Errorf("stderr %q, want %q", stderr, tt.stderr)
 			}

@@ -35,6 +35,7 @@ func commands() []command {
 		{"manifest", "[--config FILE]", "print the Slack app manifest (YAML) for this configuration", runManifest},
 		{"check-config", "[--config FILE] [--live]", "validate the configuration; --live also reaches Slack, Entra ID, Defender and the database", runCheckConfig},
 		{"audit", "[--config FILE] [--since DURATION]", "print audit events as JSON lines", runAudit},
+		{"evidence", "verify [--config FILE] | export REQUEST-ID --out DIR", "verify stored packages against their custody records, or export one for a case file", runEvidence},
 		{"rekey", "[--config FILE] [--drop-unreadable]", "re-encrypt stored tokens from the key in MDEBOT_STORE_OLD_ENCRYPTION_KEY to store.encryption_key", runRekey},
 		{"version", "", "print the version", runVersion},
 	}

@@ -108,7 +108,24 @@ func TestCheckConfig(t *testing.T) {
 		stdout string
 		lines  []string // exact stderr lines
 	}{
-		{name: "valid", args: []string{"--config", writeConfig(t, validYAML)}, code: 0, stdout: "ok: configuration is valid\n"},
+		{name: "valid", args: []string{"--config", writeConfig(t, validYAML)}, code: 0, stdout: "ok: configuration is valid\n",
+			lines: []string{"note: evidence.store is empty and store.driver is sqlite: file, in mdebot-evidence"}},
+		{
+			name: "valid, with a warning",
+			args: []string{"--config", writeConfig(t, validYAML+"evidence:\n  store: none\n")},
+			env:  map[string]string{"MDEBOT_IDENTITY_REQUIRE_EMAIL_MATCH": "false"},
+			code: 0, stdout: "ok: configuration is valid\n",
+			lines: []string{"note: evidence.store is none",
+				"warning: identity.require_email_match: false: a Slack user could be linked to whichever Microsoft account opens her sign-in link; " +
+					"each link then waits for a confirmation on the callback page that names the Slack user and workspace, but only the email match proves who signed in"},
+		},
+		{
+			name:  "file evidence with replicas",
+			args:  []string{"--config", writeConfig(t, validYAML+"evidence:\n  store: file\n")},
+			env:   map[string]string{"MDEBOT_STORE_DRIVER": "postgres", "MDEBOT_STORE_DSN": "postgres://mdebot@db:5432/mdebot"},
+			code:  1,
+			lines: []string{"evidence.store: file keeps packages in a local folder, which replicas on postgres do not share: use azure_blob, or set evidence.dir_shared: true when evidence.dir is on storage every replica mounts"},
+		},
 		{
 			name: "example config lists its placeholders",
 			args: []string{"--config", "../../config.yaml"},
@@ -130,6 +147,7 @@ func TestCheckConfig(t *testing.T) {
 			args: []string{"--config", writeConfig(t, strings.Replace(validYAML, "  bot_token: xoxb-1-test\n", "  bot_token: REPLACE_ME\n", 1))},
 			env:  map[string]string{"MDEBOT_SLACK_BOT_TOKEN": "xoxb-2-from-env"},
 			code: 0, stdout: "ok: configuration is valid\n",
+			lines: []string{"note: evidence.store is empty and store.driver is sqlite: file, in mdebot-evidence"},
 		},
 		{
 			name: "several problems, one line each",

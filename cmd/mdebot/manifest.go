@@ -33,7 +33,7 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	bad := false
 	for _, p := range cfg.Validate() {
-		if p.Key == "slack.mode" || p.Key == "slack.command" || (p.Key == "http.public_url" && cfg.Slack.Mode == "http") {
+		if p.Key == "slack.mode" || p.Key == "slack.command" || p.Key == "slack.features" || (p.Key == "http.public_url" && cfg.Slack.Mode == "http") {
 			fmt.Fprintln(stderr, p)
 			bad = true
 		}
@@ -41,7 +41,8 @@ func runManifest(_ context.Context, args []string, stdout, stderr io.Writer) int
 	if bad {
 		return 1
 	}
-	out, err := bot.Manifest(bot.ManifestOptions{Mode: cfg.Slack.Mode, Command: cfg.Slack.Command, PublicURL: cfg.HTTP.PublicURL})
+	out, err := bot.Manifest(bot.ManifestOptions{Mode: cfg.Slack.Mode, Command: cfg.Slack.Command, PublicURL: cfg.HTTP.PublicURL,
+		Features: cfg.Slack.Features})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

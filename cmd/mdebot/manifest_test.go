@@ -131,3 +131,40 @@ func TestManifestCommandMissingFile(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want 1 and an error naming the file", code, stdout, stderr)
 	}
 }
+
+// slack.features shapes the manifest: events, App Home, the step's
+// function and the shortcut only when enabled; an unknown one is refused.
+func TestManifestCommandFeatures(t *testing.T) {
+	tests := []struct {
+		name, features string
+		code           int
+		want, absent   []string
+		stderr         string
+	}{
+		{"default: all", "", 0, []string{"home_tab_enabled: true", "app_home_opened", "function_executed", "collect_investigation_package:", "mde_package_from_message", "org_deploy_enabled: true"}, nil, ""},
+		{"app home only", "app_home", 0, []string{"home_tab_enabled: true", "app_home_opened"}, []string{"function_executed", "functions:", "shortcuts:", "org_deploy_enabled: true"}, ""},
+		{"shortcut only", "message_shortcut", 0, []string{"mde_package_from_message"}, []string{"event_subscriptions", "functions:"}, ""},
+		{"unknown", "app_home, workflow", 1, nil, nil, "slack.features: entry 1 (\"workflow\") must be one of app_home, workflow_step, message_shortcut\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.features != "" {
+				t.Setenv("MDEBOT_SLACK_FEATURES", tt.features)
+			}
+			code, stdout, stderr := runCLI("manifest", "--config", writeConfig(t, validYAML))
+			if code != tt.code || (tt.code != 0 && stderr != tt.stderr) {
+				t.Fatalf("exit %d, stderr %q; want %d, %q", code, stderr, tt.code, tt.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("manifest lacks %q:\n%s", w, stdout)
+				}
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(stdout, a) {
+					t.Errorf("manifest has %q:\n%s", a, stdout)
+				}
+			}
+		})
+	}
+}

@@ -567,7 +567,7 @@ func TestServicePDBIngress(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"/auth/callback", "/slack"} {
+	for _, want := range []string{"/auth/callback", "/auth/confirm", "/slack"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("Ingress paths %v lack %s", paths, want)
 		}

@@ -10,8 +10,11 @@ import (
 // and lets it through; otherwise it is how long until the windows free up.
 func (s *Server) admit(endpoint string, at time.Time) time.Duration {
 	l := s.opts.APILimits
-	if endpoint == EndpointPackageURI {
+	switch endpoint {
+	case EndpointPackageURI:
 		l = s.opts.PackageURILimits
+	case EndpointRunLiveResponse:
+		l = s.opts.LiveResponseLimits
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -98,6 +101,23 @@ func (s *Server) CutDownloadAfter(n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.cutAfter = n
+}
+
+// StallDownloadAfter makes the next download send n bytes of the body, then
+// pause for d before the rest: a download caught in the middle (a process
+// killed while it writes the package).
+func (s *Server) StallDownloadAfter(n int64, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stallAfter, s.stallFor = n, d
+}
+
+func (s *Server) takeStall() (int64, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, d := s.stallAfter, s.stallFor
+	s.stallAfter, s.stallFor = -1, 0
+	return n, d
 }
 
 func (s *Server) takeFault(endpoint string) (fault, bool) {

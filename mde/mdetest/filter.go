@@ -18,22 +18,29 @@ type predicate func(field func(string) string) bool
 
 // parseFilter compiles a $filter over the allowed fields; empty matches all.
 func parseFilter(src string, fields map[string]bool) (predicate, error) {
+	pred, _, err := parseFilterUsing(src, fields)
+	return pred, err
+}
+
+// parseFilterUsing is parseFilter that also names the properties the
+// filter tests (so `id eq 'a' or id eq 'b'` uses only id).
+func parseFilterUsing(src string, fields map[string]bool) (predicate, map[string]bool, error) {
 	if strings.TrimSpace(src) == "" {
-		return func(func(string) string) bool { return true }, nil
+		return func(func(string) string) bool { return true }, nil, nil
 	}
 	toks, err := lex(src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p := &filterParser{toks: toks, fields: fields}
+	p := &filterParser{toks: toks, fields: fields, used: map[string]bool{}}
 	pred, err := p.or()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.i < len(p.toks) {
-		return nil, fmt.Errorf("unexpected %q", p.toks[p.i].text)
+		return nil, nil, fmt.Errorf("unexpected %q", p.toks[p.i].text)
 	}
-	return pred, nil
+	return pred, p.used, nil
 }
 
 type tokKind int
@@ -101,6 +108,7 @@ type filterParser struct {
 	toks   []tok
 	i      int
 	fields map[string]bool
+	used   map[string]bool // properties the filter names
 }
 
 func (p *filterParser) peek(kind tokKind, text string) bool {
@@ -199,6 +207,7 @@ func (p *filterParser) field() (string, error) {
 	if !p.fields[name] {
 		return "", fmt.Errorf("unsupported property %q", name)
 	}
+	p.used[name] = true
 	p.i++
 	return name, nil
 }

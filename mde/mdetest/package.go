@@ -2,16 +2,18 @@ package mdetest
 
 import (
 	"archive/zip"
+	"bufio"
+	"compress/flate"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,43 +29,44 @@ type packageFile struct {
 
 func (p packageFile) remove() { _ = os.Remove(p.path) }
 
-// packageEntries are the folders of a real Windows package, one small file each.
-var packageEntries = []struct{ dir, file string }{
-	{"Autoruns", "Run.txt"},
-	{"Installed programs", "InstalledPrograms.csv"},
-	{"Network connections", "ActiveNetConnections.txt"},
-	{"Prefetch files", "PrefetchFilesList.txt"},
-	{"Processes", "Processes.csv"},
-	{"Scheduled tasks", "ScheduledTasks.csv"},
-	{"Security event log", "Security.evtx"}, // carries the filler: the big one in real packages
-	{"Services", "Services.txt"},
-	{"SMB sessions", "SMBInboundSessions.txt"},
-	{"System Information", "SystemInformation.txt"},
-	{"Temp Directories", "TempDirectoryList.txt"},
-	{"Users and Groups", "UsersAndGroups.txt"},
-	{"WdSupportLogs", "MPLog.txt"},
+// packageFolders are the documented folders of a Windows package; each
+// has a folder entry, as .NET's ZipFile writes them.
+var packageFolders = []string{
+	"Autoruns", "Installed programs", "Network connections", "Prefetch files", "Processes",
+	"Scheduled tasks", "Security event log", "Services", "System Information", "Temp Directories",
+	"Users and Groups", "WdSupportLogs", "Windows Server Message Block (SMB) sessions",
 }
 
+// fillerEntry carries the filler: the big file of real packages.
 const fillerEntry = "Security event log/Security.evtx"
+
+// evtxMagic starts an event log file.
+const evtxMagic = "ElfFile\x00"
 
 // packageTime keeps the zip byte-for-byte deterministic.
 var packageTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// buildPackage writes a zip of exactly size bytes (or its minimum, if size is
-// smaller). The filler is stored uncompressed, so each filler byte adds one
-// byte: measure the zip with no filler, then write it again with the rest.
+// buildPackage writes the realistic package, of exactly size bytes (or its
+// minimum, if size is smaller), to a temp file. The filler is stored
+// uncompressed, so each filler byte adds one byte: WritePackage measures
+// the zip with no filler, then writes it again with the rest.
 func buildPackage(size int64) (packageFile, error) {
-	var probe countWriter
-	if err := writeZip(&probe, 0); err != nil {
-		return packageFile{}, err
-	}
+	return writeTemp(func(w io.Writer) error { return WritePackage(w, PackageRealistic, size) })
+}
+
+// writeTemp writes a package to a temp file through write, hashing it.
+func writeTemp(write func(io.Writer) error) (packageFile, error) {
 	f, err := os.CreateTemp("", "mdetest-package-*.zip")
 	if err != nil {
 		return packageFile{}, err
 	}
 	h := sha256.New()
 	cw := &countWriter{}
-	err = writeZip(io.MultiWriter(f, h, cw), max(size-probe.n, 0))
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h, cw), 256<<10)
+	err = write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -74,35 +77,73 @@ func buildPackage(size int64) (packageFile, error) {
 	return packageFile{path: f.Name(), size: cw.n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// writeZip writes the realistic package with filler bytes in Security.evtx.
 func writeZip(w io.Writer, filler int64) error {
+	return writeRealistic(w, func(fw io.Writer) error {
+		// Deterministic pseudo-random bytes: incompressible, same hash every build.
+		_, err := io.CopyN(fw, mrand.NewChaCha8([32]byte{'m', 'd', 'e', 'b', 'o', 't'}), filler)
+		return err
+	}, nil)
+}
+
+// writeRealistic writes each folder entry and its files (deflated), the
+// evtx stored with what filler writes after its magic, and last the
+// files that more adds, if any (before the report, at the top level),
+// deflated at the fastest level then: they are many.
+func writeRealistic(w io.Writer, filler func(io.Writer) error, more func(*zip.Writer) error) error {
 	zw := zip.NewWriter(w)
-	for _, e := range packageEntries {
-		if _, err := zw.CreateHeader(&zip.FileHeader{Name: e.dir + "/", Modified: packageTime}); err != nil {
+	if more != nil {
+		zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+			return flate.NewWriter(w, flate.BestSpeed)
+		})
+	}
+	files := realisticFiles()
+	for _, dir := range packageFolders {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: dir + "/", Modified: packageTime}); err != nil {
 			return err
 		}
-		name := e.dir + "/" + e.file
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: packageTime})
-		if err != nil {
-			return err
+		if strings.HasPrefix(fillerEntry, dir+"/") {
+			fw, err := zw.CreateHeader(&zip.FileHeader{Name: fillerEntry, Method: zip.Store, Modified: packageTime})
+			if err != nil {
+				return err
+			}
+			if _, err := io.WriteString(fw, evtxMagic); err != nil {
+				return err
+			}
+			if err := filler(fw); err != nil {
+				return err
+			}
 		}
-		if name == fillerEntry {
-			// Deterministic pseudo-random bytes: incompressible, same hash every build.
-			_, err = io.CopyN(fw, mrand.NewChaCha8([32]byte{'m', 'd', 'e', 'b', 'o', 't'}), filler)
-		} else {
-			_, err = fmt.Fprintf(fw, "mdetest fake investigation package: %s\r\n", e.dir)
+		for _, f := range files {
+			if strings.HasPrefix(f.name, dir+"/") {
+				if err := writeDeflated(zw, f.name, f.bytes()); err != nil {
+					return err
+				}
+			}
 		}
-		if err != nil {
+	}
+	if more != nil {
+		if err := more(zw); err != nil {
 			return err
 		}
 	}
-	fw, err := zw.CreateHeader(&zip.FileHeader{Name: "CollectionSummaryReport.xls", Method: zip.Store, Modified: packageTime})
+	for _, f := range files {
+		if !strings.Contains(f.name, "/") {
+			if err := writeDeflated(zw, f.name, f.bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	return zw.Close()
+}
+
+func writeDeflated(zw *zip.Writer, name string, data []byte) error {
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: packageTime})
 	if err != nil {
 		return err
 	}
-	if _, err := io.WriteString(fw, "Collection summary\tmdetest\r\n"); err != nil {
-		return err
-	}
-	return zw.Close()
+	_, err = fw.Write(data)
+	return err
 }
 
 type countWriter struct{ n int64 }
@@ -126,7 +167,8 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, _ string) {
 		http.Error(w, "The link is invalid or has expired.", http.StatusForbidden)
 		return
 	}
-	f, err := os.Open(s.pkg.path)
+	pkg := s.packageFor(token)
+	f, err := os.Open(pkg.path)
 	if err != nil {
 		http.Error(w, "package unavailable", http.StatusInternalServerError)
 		return
@@ -135,7 +177,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, _ string) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", `attachment; filename="WDATP_Investigation_Package.zip"`)
 	if !s.opts.NoContentLength {
-		w.Header().Set("Content-Length", strconv.FormatInt(s.pkg.size, 10))
+		w.Header().Set("Content-Length", strconv.FormatInt(pkg.size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
@@ -148,6 +190,17 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, _ string) {
 			flusher.Flush()
 		}
 		panic(http.ErrAbortHandler) // drop the connection mid-body
+	}
+	if n, d := s.takeStall(); n >= 0 {
+		_, _ = io.CopyN(w, f, n)
+		if flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	_, _ = io.Copy(w, f)
 }

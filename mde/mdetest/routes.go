@@ -59,30 +59,13 @@ func (s *Server) getPackageURI(w http.ResponseWriter, r *http.Request, _ string)
 	s.issued = append(s.issued, token)
 	s.uriServed = append(s.uriServed, at)
 	s.mu.Unlock()
+	s.bindLink(token, a.ID)
 	// From the request's own host: the same server, however it was reached.
 	link := "http://" + r.Host + packagePath + "?token=" + token
 	if !s.opts.UnquotedValue {
 		link = `"` + link + `"` // as the documented example: "value": "\"https://...\""
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"@odata.context": odataBase + "Edm.String", "value": link})
-}
-
-func (s *Server) listActions(w http.ResponseWriter, r *http.Request, _ string) {
-	match, err := parseFilter(r.URL.Query().Get("$filter"), actionFields)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequestBody", "Invalid filter: "+err.Error())
-		return
-	}
-	s.mu.Lock()
-	out := []mde.MachineAction{}
-	for _, id := range s.actionOrder {
-		a := s.actions[id].a
-		if match(actionField(&a)) {
-			out = append(out, a)
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"@odata.context": odataBase + "MachineActions", "value": out})
 }
 
 func (s *Server) collect(w http.ResponseWriter, r *http.Request, token string) {

@@ -21,13 +21,15 @@ import (
 
 // Endpoint names, as the mde client reports them to Observe.
 const (
-	EndpointPackageURI   = "getPackageUri"
-	EndpointGetAction    = "getMachineAction"
-	EndpointListActions  = "listMachineActions"
-	EndpointCollect      = "collectInvestigationPackage"
-	EndpointGetMachine   = "getMachine"
-	EndpointListMachines = "listMachines"
-	EndpointDownload     = "download"
+	EndpointPackageURI      = "getPackageUri"
+	EndpointGetAction       = "getMachineAction"
+	EndpointListActions     = "listMachineActions"
+	EndpointCollect         = "collectInvestigationPackage"
+	EndpointGetMachine      = "getMachine"
+	EndpointListMachines    = "listMachines"
+	EndpointDownload        = "download" // package and live response result downloads
+	EndpointRunLiveResponse = "runLiveResponse"
+	EndpointResultLink      = "getLiveResponseResultDownloadLink"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -51,11 +53,26 @@ type Options struct {
 	// UnquotedValue serves getPackageUri's value as a plain URL instead of the
 	// documented example's "\"https://...\"".
 	UnquotedValue bool
-	// PackageSize is the zip's exact size in bytes (default 64 KiB; at least
-	// the few KiB of its folder entries).
+	// PackageSize is the realistic zip's exact size in bytes (default 64 KiB;
+	// at least the 15 KiB of its content, see RealisticFacts).
 	PackageSize int64
 	// NoContentLength serves the package chunked, without Content-Length.
 	NoContentLength bool
+	// LiveResponseLimits are runliveresponse's budgets (default
+	// mde.DefaultLiveResponseLimits: 10/min, 600/h).
+	LiveResponseLimits mde.Limits
+	// ResultLinkTTL is how long a live response result link stays valid
+	// (default 30 min, as Defender documents).
+	ResultLinkTTL time.Duration
+	// MaxLiveSessions is how many live response sessions may run at once in
+	// the tenant (default 25); one more is answered 429.
+	MaxLiveSessions int
+	// RefuseIDFilters answers 400 to a machine action $filter naming id,
+	// as a Defender that does not support it would.
+	RefuseIDFilters bool
+	// MaxQueryLength answers 414 to a longer query string (default 2048
+	// bytes, IIS's default).
+	MaxQueryLength int
 }
 
 // Request is one request the fake saw.
@@ -73,9 +90,10 @@ type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:41234 (no trailing slash).
 	URL string
 
-	opts Options
-	srv  *httptest.Server
-	pkg  packageFile
+	opts  Options
+	srv   *httptest.Server
+	pkg   packageFile
+	kinds packageKinds // the packages of SetPackage
 
 	mu            sync.Mutex
 	machines      []mde.Machine
@@ -91,6 +109,10 @@ type Server struct {
 	faults        map[string][]fault
 	delays        map[string][]time.Duration
 	cutAfter      int64 // -1: none
+	stallAfter    int64 // -1: none
+	stallFor      time.Duration
+	live          liveState        // runliveresponse and its results (liveresponse.go, blob.go)
+	blob          *httptest.Server // the "blob storage" serving live response results
 }
 
 // New builds the package zip (in a temp file) and starts the fake. It panics
@@ -98,8 +120,9 @@ type Server struct {
 // cannot listen.
 func New(opts Options) *Server {
 	if opts.PackageURILimits == (mde.Limits{}) {
-		opts.PackageURILimits = mde.Limits{PerMinute: 2, PerHour: 120}
+		opts.PackageURILimits = mde.DefaultPackageURILimits()
 	}
+	opts = liveDefaults(opts)
 	if opts.APILimits == (mde.Limits{}) {
 		opts.APILimits = mde.Limits{PerMinute: 100, PerHour: 1500}
 	}
@@ -126,6 +149,8 @@ func New(opts Options) *Server {
 		faults:        map[string][]fault{},
 		delays:        map[string][]time.Duration{},
 		cutAfter:      -1,
+		stallAfter:    -1,
+		live:          newLiveState(),
 	}
 	mux := http.NewServeMux()
 	s.route(mux, "GET /api/machineactions/{id}/getPackageUri", EndpointPackageURI, s.getPackageURI)
@@ -135,19 +160,24 @@ func New(opts Options) *Server {
 	s.route(mux, "GET /api/machines/{id}", EndpointGetMachine, s.getMachine)
 	s.route(mux, "GET /api/machines", EndpointListMachines, s.listMachines)
 	s.route(mux, "GET "+packagePath, EndpointDownload, s.download)
+	s.route(mux, "POST /api/machines/{id}/runliveresponse", EndpointRunLiveResponse, s.runLiveResponse)
+	s.route(mux, "GET /api/machineactions/{id}/{call}", EndpointResultLink, s.resultLink)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, http.StatusNotFound, s.opts.Now())
 		writeError(w, http.StatusNotFound, "NotFound", "No such route: "+r.Method+" "+r.URL.Path)
 	})
+	s.blob = httptest.NewServer(s.blobMux())
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	return s
 }
 
-// Close stops the server and removes the package file.
+// Close stops the servers and removes the package file.
 func (s *Server) Close() {
 	s.srv.Close()
+	s.blob.Close()
 	s.pkg.remove()
+	s.kinds.remove()
 }
 
 // PackageSHA256 is the hex SHA-256 of the package every link serves.
@@ -219,6 +249,11 @@ func (s *Server) route(mux *http.ServeMux, pattern, endpoint string, h handler) 
 			}
 		}
 		if endpoint != EndpointDownload {
+			if n := len(r.URL.RawQuery); n > s.opts.MaxQueryLength {
+				writeError(rw, http.StatusRequestURITooLong, "BadRequest",
+					fmt.Sprintf("The query string is %d bytes long; at most %d are accepted.", n, s.opts.MaxQueryLength))
+				return
+			}
 			if token == "" {
 				writeError(rw, http.StatusUnauthorized, "Unauthorized", "Authorization header with a bearer token is required.")
 				return

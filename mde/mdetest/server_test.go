@@ -351,9 +351,9 @@ func TestPackage(t *testing.T) {
 			}
 			rc.Close()
 		}
-		for _, e := range packageEntries {
-			if !names[e.dir+"/"] {
-				t.Errorf("folder %q missing", e.dir)
+		for _, dir := range packageFolders {
+			if !names[dir+"/"] {
+				t.Errorf("folder %q missing", dir)
 			}
 		}
 		if !names["CollectionSummaryReport.xls"] {
@@ -372,18 +372,7 @@ func TestPackage(t *testing.T) {
 // fetchPackage gets a link from the fake and downloads it.
 func fetchPackage(t *testing.T, s *Server) ([]byte, string) {
 	t.Helper()
-	id := s.AddAction(mde.MachineAction{Status: mde.StatusSucceeded})
-	var v struct{ Value string }
-	call(t, s, "GET", "/api/machineactions/"+id+"/getPackageUri", "tok", "", &v)
-	resp, err := http.Get(strings.Trim(v.Value, `"`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("download: %d %v", resp.StatusCode, err)
-	}
+	data := fetchAction(t, s, s.AddAction(mde.MachineAction{Status: mde.StatusSucceeded}))
 	h := sha256.Sum256(data)
 	return data, hex.EncodeToString(h[:])
 }
@@ -489,5 +478,36 @@ func TestCutAndChunkedDownload(t *testing.T) {
 			t.Fatalf("chunked=%v cut: %d bytes, err %v", chunked, len(data), err)
 		}
 		s.Close()
+	}
+}
+
+// A stalled download sends its first bytes, pauses, then the rest.
+func TestStallDownloadAfter(t *testing.T) {
+	s := New(Options{PackageSize: 64 << 10})
+	defer s.Close()
+	id := s.AddAction(mde.MachineAction{Status: mde.StatusSucceeded})
+	var v struct{ Value string }
+	call(t, s, "GET", "/api/machineactions/"+id+"/getPackageUri", "tok", "", &v)
+	s.StallDownloadAfter(1000, 300*time.Millisecond)
+	start := time.Now()
+	resp, err := http.Get(strings.Trim(v.Value, `"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1000)
+	if _, err := io.ReadFull(resp.Body, first); err != nil {
+		t.Fatal(err)
+	}
+	early := time.Since(start)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(first)+len(rest)) != s.PackageBytes() {
+		t.Errorf("%d bytes, want %d", len(first)+len(rest), s.PackageBytes())
+	}
+	if late := time.Since(start); late-early < 250*time.Millisecond {
+		t.Errorf("the rest came %s after the first bytes, want the stall", late-early)
 	}
 }

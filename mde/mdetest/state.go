@@ -21,6 +21,8 @@ type actionState struct {
 	script []Step
 	step   int
 	polls  int
+	// cmdErrors are what a LiveResponse action's commands report on failure.
+	cmdErrors []string
 }
 
 func defaultCollectScript() []Step {
@@ -159,6 +161,7 @@ func (st *actionState) setStatus(status string, now time.Time) {
 	if st.a.Status != status {
 		st.a.Status = status
 		st.a.LastUpdateDateTimeUtc = now
+		st.syncCommands(now)
 	}
 }
 

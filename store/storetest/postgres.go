@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -29,39 +31,54 @@ func FreshPostgres(t testing.TB) string {
 	if admin == "" {
 		t.Skip("MDEBOT_TEST_POSTGRES_DSN is not set: PostgreSQL tests SKIPPED (.ci/run sets it)")
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "mdebot_t_" + hex.EncodeToString(b[:])
-	dsn, err := withDatabase(admin, name)
-	if err != nil {
-		// The error would quote the DSN, password included.
-		t.Fatalf("%s is not a valid PostgreSQL URL", PostgresDSNEnv)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
+	dsn, drop, err := ScratchPostgres(ctx, admin, "mdebot_t_")
 	if err != nil {
-		t.Fatalf("connect to %s: %v", PostgresDSNEnv, err)
-	}
-	defer conn.Close(context.Background())
-	// name is ours (hex), so it is safe to splice into the statement.
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+		t.Fatalf("%s: %v", PostgresDSNEnv, err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+		if err := drop(ctx); err != nil {
+			t.Error(err)
 		}
 	})
 	return dsn
+}
+
+// ScratchPostgres creates a database named prefix<random> on the server of
+// the admin DSN and returns a DSN pointing at it and the function that drops
+// it (forcing out any connection). Errors never quote the DSN (it may hold a
+// password). Tests use FreshPostgres; benchmark programs use this.
+func ScratchPostgres(ctx context.Context, admin, prefix string) (dsn string, drop func(context.Context) error, err error) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	if dsn, err = withDatabase(admin, name); err != nil {
+		return "", nil, errors.New("not a valid PostgreSQL URL")
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", nil, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close(context.Background())
+	// name is ours (prefix and hex), so it is safe to splice into the statement.
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop = func(ctx context.Context) error {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}
+	return dsn, drop, nil
 }
 
 // withDatabase returns dsn (URL or keyword/value form) pointing at database name.

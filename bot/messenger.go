@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 
 	"github.com/slack-go/slack"
 
@@ -167,12 +168,7 @@ func (s *Slack) Upload(ctx context.Context, f handlers.Upload) error {
 		s.log.Warn("upload_url refused, not contacted", "host", callbackHost(u.UploadURL), "file", f.Filename, "err", err)
 		return fmt.Errorf("slack upload of %q: upload_url: %w", f.Filename, err)
 	}
-	body := &exactReader{r: f.Body, want: f.Size}
-	err = s.client.UploadToURL(ctx, slack.UploadToURLParameters{UploadURL: u.UploadURL, Reader: body, Filename: f.Filename})
-	if err == nil && body.n != f.Size {
-		err = body.shortErr()
-	}
-	if err != nil {
+	if err := s.postBytes(ctx, u.UploadURL, f.Body, f.Size); err != nil {
 		return fmt.Errorf("slack upload of %q: %w", f.Filename, withoutURL(err))
 	}
 	title := f.Title
@@ -188,6 +184,34 @@ func (s *Slack) Upload(ctx context.Context, f handlers.Upload) error {
 		})
 		return err
 	})
+}
+
+// postBytes sends the file to upload_url as raw bytes with their exact
+// Content-Length, the form Slack documents beside multipart. slack-go's
+// UploadToURL always builds a multipart body through an io.Pipe, which hands
+// the stream over 32 KiB at a time between two goroutines; the raw body goes
+// from the package reader to the socket with nothing in between.
+func (s *Slack) postBytes(ctx context.Context, uploadURL string, r io.Reader, size int64) error {
+	body := &exactReader{r: r, want: size}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uploadURL, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if body.n != size {
+		return body.lengthErr()
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("upload_url answered %s", resp.Status)
+	}
+	return nil
 }
 
 // exactReader fails the stream when the body is not exactly the declared
@@ -208,11 +232,14 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		return n, fmt.Errorf("body is longer than the declared %d bytes", e.want)
 	}
 	if errors.Is(err, io.EOF) && e.n < e.want {
-		return n, e.shortErr()
+		return n, e.lengthErr()
 	}
 	return n, err
 }
 
-func (e *exactReader) shortErr() error {
+func (e *exactReader) lengthErr() error {
+	if e.n > e.want {
+		return fmt.Errorf("body is longer than the declared %d bytes", e.want)
+	}
 	return fmt.Errorf("body ended after %d of the declared %d bytes", e.n, e.want)
 }

@@ -247,6 +247,9 @@ func TestUpload(t *testing.T) {
 	if u.Declared != int64(len(data)) || u.Received != int64(len(data)) || u.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Fatalf("bytes differ: declared %d received %d sha %s", u.Declared, u.Received, u.SHA256)
 	}
+	if u.Multipart || u.ContentLength != int64(len(data)) {
+		t.Fatalf("upload sent multipart=%v with Content-Length %d, want raw bytes with length %d", u.Multipart, u.ContentLength, len(data))
+	}
 	if !u.Completed || u.Channel != "C1" || u.ThreadTS != thread || u.Title != "Investigation package" || !strings.HasPrefix(u.InitialComment, "SHA-256 ") {
 		t.Fatalf("upload not shared into the thread: %+v", u)
 	}

@@ -118,12 +118,7 @@ func defaultHTTPClient() *http.Client {
 
 // AuthTest checks the bot token and returns its team and bot user.
 func (s *Slack) AuthTest(ctx context.Context) (team, botUserID string, err error) {
-	var r *slack.AuthTestResponse
-	err = s.call(ctx, "auth.test", func(ctx context.Context) error {
-		var err error
-		r, err = s.client.AuthTestContext(ctx)
-		return err
-	})
+	r, err := s.authTest(ctx)
 	if err != nil {
 		return "", "", err
 	}
@@ -132,16 +127,21 @@ func (s *Slack) AuthTest(ctx context.Context) (team, botUserID string, err error
 
 // Team returns the bot token's workspace: its ID and name (auth.test).
 func (s *Slack) Team(ctx context.Context) (id, name string, err error) {
-	var r *slack.AuthTestResponse
-	err = s.call(ctx, "auth.test", func(ctx context.Context) error {
-		var err error
-		r, err = s.client.AuthTestContext(ctx)
-		return err
-	})
+	r, err := s.authTest(ctx)
 	if err != nil {
 		return "", "", err
 	}
 	return r.TeamID, r.Team, nil
+}
+
+func (s *Slack) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
+	var r *slack.AuthTestResponse
+	err := s.call(ctx, "auth.test", func(ctx context.Context) error {
+		var err error
+		r, err = s.client.AuthTestContext(ctx)
+		return err
+	})
+	return r, err
 }
 
 // call runs one Web API call, waiting out HTTP 429 (Retry-After, honouring

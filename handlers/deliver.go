@@ -11,6 +11,7 @@ import (
 
 	"github.com/mdebot/mdebot/evidence"
 	"github.com/mdebot/mdebot/mde"
+	"github.com/mdebot/mdebot/triage"
 )
 
 // delivered is what a delivery produced.
@@ -51,7 +52,7 @@ func (s *Service) deliver(ctx context.Context, r *Request, src *source) {
 	}
 	if err != nil && s.keeps() && errors.As(err, &me) && me.Kind == mde.KindTooLarge {
 		// Never fall back to Defender's link when evidence is kept.
-		s.end(ctx, r, StateFailed, Tf("The %s is larger than this bot accepts (mde.max_package_size %s), so it was not fetched. Download it from the Defender portal.", noun(r), humanBytes(s.opt.MaxPackageSize)), "")
+		s.end(ctx, r, StateFailed, Tf("The %s is larger than this bot accepts (mde.max_package_size %s), so it was not fetched. Download it from the Defender portal.", noun(r), triage.HumanSize(s.opt.MaxPackageSize)), "")
 		return
 	}
 	if err != nil {
@@ -153,7 +154,7 @@ func (s *Service) deliverStored(ctx context.Context, r *Request, src *source) (d
 }
 
 func storedDetail(c evidence.Custody) string {
-	return fmt.Sprintf("Stored %s (%s, SHA-256 %s); Download button sent", c.FileName, humanBytes(c.Size), c.SHA256)
+	return fmt.Sprintf("Stored %s (%s, SHA-256 %s); Download button sent", c.FileName, triage.HumanSize(c.Size), c.SHA256)
 }
 
 // uploadStored streams the stored package into the request's thread.
@@ -176,7 +177,7 @@ func (s *Service) uploadStored(ctx context.Context, r *Request, c evidence.Custo
 		return delivered{}, err
 	}
 	d := delivered{sha256: c.SHA256, bytes: c.Size, mode: DeliveryUpload,
-		detail: fmt.Sprintf("Uploaded %s (%s, SHA-256 %s)", name, humanBytes(c.Size), c.SHA256)}
+		detail: fmt.Sprintf("Uploaded %s (%s, SHA-256 %s)", name, triage.HumanSize(c.Size), c.SHA256)}
 	sum := s.summary(ctx, r, d, name)
 	sum.Buttons = []Button{downloadButton(r.ID)}
 	if _, err := s.opt.Messenger.Post(ctx, r.Channel, r.MessageTS, sum); err != nil {
@@ -223,7 +224,7 @@ func (s *Service) deliverUpload(ctx context.Context, r *Request, link mde.Packag
 		}
 		var me *mde.Error
 		if errors.As(err, &me) && me.Kind == mde.KindTooLarge {
-			reason := Tf("The %s is larger than this bot uploads (mde.max_package_size %s), so here is the link.", noun(r), humanBytes(s.opt.MaxPackageSize))
+			reason := Tf("The %s is larger than this bot uploads (mde.max_package_size %s), so here is the link.", noun(r), triage.HumanSize(s.opt.MaxPackageSize))
 			return s.deliverPrivately(ctx, r, s.linkMessage(r, link, false, reason), reason)
 		}
 		if errors.As(err, &me) && me.Kind == mde.KindLinkExpired {
@@ -269,7 +270,7 @@ func (s *Service) uploadOnce(ctx context.Context, r *Request, link mde.PackageUR
 		return delivered{}, fmt.Errorf("package read %d bytes, expected %d", pkg.N(), size)
 	}
 	d := delivered{sha256: pkg.Sum(), bytes: size, mode: DeliveryUpload,
-		detail: fmt.Sprintf("Uploaded %s (%s, SHA-256 %s)", name, humanBytes(size), pkg.Sum())}
+		detail: fmt.Sprintf("Uploaded %s (%s, SHA-256 %s)", name, triage.HumanSize(size), pkg.Sum())}
 	if _, err := s.opt.Messenger.Post(ctx, r.Channel, r.MessageTS, s.summary(ctx, r, d, name)); err != nil {
 		s.logger(r.ID).WarnContext(ctx, "posting the upload summary failed", "err", err)
 	}
@@ -298,7 +299,7 @@ func (s *Service) spool(pkg io.Reader) (*os.File, int64, error) {
 func (s *Service) summary(ctx context.Context, r *Request, d delivered, name string) Message {
 	f := []Field{
 		{Label: "File", Value: T(name)},
-		{Label: "Size", Value: Tf("%s (%d bytes)", humanBytes(d.bytes), d.bytes)},
+		{Label: "Size", Value: Tf("%s (%d bytes)", triage.HumanSize(d.bytes), d.bytes)},
 		{Label: "SHA-256", Value: T(Code(d.sha256))},
 		{Label: "Machine", Value: machineLabel(r.MachineName, r.MachineID)},
 		{Label: "Action", Value: T(Code(r.ActionID))},
@@ -315,17 +316,4 @@ func (s *Service) summary(ctx context.Context, r *Request, d delivered, name str
 		f = slices.Insert(f, 1, Field{Label: "Path", Value: T(Code(r.Path))})
 	}
 	return Message{Header: T(header), Fields: f, Context: Tf("Request %s · verify the SHA-256 after download", Code(r.ID))}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

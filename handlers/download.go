@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mdebot/mdebot/evidence"
+	"github.com/mdebot/mdebot/triage"
 )
 
 // download answers a Download click with a fresh link to the stored
@@ -53,7 +54,7 @@ func (s *Service) download(ctx context.Context, c Click, rec Recipient, r *Reque
 		Text:   Tf("%s (valid until %s UTC; it is a credential, do not forward it)", Link(l.URL, "Download "+cust.FileName), l.ExpiresAt.UTC().Format("15:04")),
 		Fields: []Field{
 			{Label: "SHA-256", Value: T(Code(cust.SHA256))},
-			{Label: "Size", Value: Tf("%s (%d bytes)", humanBytes(cust.Size), cust.Size)},
+			{Label: "Size", Value: Tf("%s (%d bytes)", triage.HumanSize(cust.Size), cust.Size)},
 		},
 		Context: Tf("Request %s · verify the SHA-256 after download", Code(r.ID)),
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mdebot/mdebot/evidence"
 	"github.com/mdebot/mdebot/mde"
+	"github.com/mdebot/mdebot/triage"
 )
 
 // Evidence keeps each delivered package once, with its chain-of-custody
@@ -175,7 +176,7 @@ func (s *Service) storedLinkMessage(ctx context.Context, r *Request, c evidence.
 	m := Message{
 		Header: T(what + " ready"),
 		Fields: append(s.requestFields(r),
-			Field{Label: "Size", Value: Tf("%s (%d bytes)", humanBytes(c.Size), c.Size)},
+			Field{Label: "Size", Value: Tf("%s (%d bytes)", triage.HumanSize(c.Size), c.Size)},
 			Field{Label: "SHA-256", Value: T(Code(c.SHA256))}),
 		Buttons: []Button{downloadButton(r.ID)},
 		Context: Tf("Request %s · kept as evidence; each Download gives a fresh link valid for %s", Code(r.ID), roundDuration(s.opt.LinkTTL)),

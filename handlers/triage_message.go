@@ -89,7 +89,7 @@ func fact(src triage.Source, value Text) Text {
 }
 
 func foldersLine(sum *triage.Summary) Text {
-	t := Tf("%d files, %s uncompressed. Folders: ", sum.Files, humanBytes(sum.Bytes))
+	t := Tf("%d files, %s uncompressed. Folders: ", sum.Files, triage.HumanSize(sum.Bytes))
 	if len(sum.Folders) == 0 {
 		return append(t, Plain("none."))
 	}

@@ -117,6 +117,14 @@ func openSQLite(dsn string) (*sql.DB, error) {
 		dsn += sep + "_pragma=foreign_keys(1)"
 		sep = "&"
 	}
+	if !strings.Contains(dsn, "synchronous") {
+		// NORMAL in WAL mode: a commit is in the WAL in the OS before it
+		// returns, so it survives the process being killed; only an OS crash
+		// or power loss can lose the last commits (never corrupt the file).
+		// FULL would fsync every commit, which intake pays for on every ack.
+		dsn += sep + "_pragma=synchronous(NORMAL)"
+		sep = "&"
+	}
 	if !strings.Contains(dsn, "_txlock") {
 		// BEGIN IMMEDIATE: a transaction holds the write lock from its start,
 		// so read-then-write transactions (the limiter's) serialise across processes.

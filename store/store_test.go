@@ -26,6 +26,40 @@ func TestOpenSQLiteMigratesTwice(t *testing.T) {
 	}
 }
 
+// The SQLite settings the durability notes in docs/operations.md rely on:
+// WAL with synchronous NORMAL (a commit survives a killed process), unless
+// the DSN names its own.
+func TestSQLiteDurabilitySettings(t *testing.T) {
+	tests := []struct {
+		name, params string
+		want         int // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{
+		{"default", "", 1},
+		{"operator's choice", "?_pragma=synchronous(FULL)", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, store.DriverSQLite, "file:"+filepath.Join(t.TempDir(), "d.db")+tt.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var mode string
+			var sync int
+			if err := db.SQL.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SQL.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+				t.Fatal(err)
+			}
+			if mode != "wal" || sync != tt.want {
+				t.Fatalf("journal_mode %q synchronous %d, want wal and %d", mode, sync, tt.want)
+			}
+		})
+	}
+}
+
 // Reopening an existing database (a restart) keeps its data and applies no
 // migration twice.
 func TestReopenKeepsData(t *testing.T) {

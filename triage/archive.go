@@ -85,10 +85,10 @@ func openArchive(r io.ReaderAt, size int64, lim Limits) (*archive, error) {
 		name = clip(name) // only ever shown, and no real name is this long
 		if u, c := f.UncompressedSize64, f.CompressedSize64; u > ratioFloor && overRatio(u, c, lim.MaxRatio) {
 			return nil, refuse("entry %s declares %s uncompressed from %s compressed, over the compression ratio limit of %d:1",
-				quoteName(name), humanBytes(clampInt64(u)), humanBytes(clampInt64(c)), lim.MaxRatio)
+				quoteName(name), HumanSize(clampInt64(u)), HumanSize(clampInt64(c)), lim.MaxRatio)
 		}
 		if total += f.UncompressedSize64; total > uint64(lim.MaxUncompressed) || total < f.UncompressedSize64 {
-			return nil, refuse("its entries declare more than %s uncompressed, the limit", humanBytes(lim.MaxUncompressed))
+			return nil, refuse("its entries declare more than %s uncompressed, the limit", HumanSize(lim.MaxUncompressed))
 		}
 		top, _, nested := strings.Cut(name, "/")
 		if isDir := strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`); isDir {
@@ -183,7 +183,7 @@ func (m *meter) Read(p []byte) (int, error) {
 		m.a.seen[m.e.f] = m.n
 	}
 	if m.a.read > m.a.lim.MaxUncompressed {
-		return 0, refuse("more than %s read uncompressed, the limit", humanBytes(m.a.lim.MaxUncompressed))
+		return 0, refuse("more than %s read uncompressed, the limit", HumanSize(m.a.lim.MaxUncompressed))
 	}
 	if m.n > ratioFloor && overRatio(uint64(m.n), m.e.f.CompressedSize64, m.a.lim.MaxRatio) {
 		return 0, refuse("entry %s inflates beyond the compression ratio limit of %d:1", quoteName(m.e.name), m.a.lim.MaxRatio)
@@ -236,9 +236,9 @@ func (a *archive) describe(err error) string {
 	var corrupt flate.CorruptInputError
 	switch {
 	case errors.Is(err, errFileTooBig):
-		return "larger than the read limit of " + humanBytes(a.lim.MaxFileRead)
+		return "larger than the read limit of " + HumanSize(a.lim.MaxFileRead)
 	case errors.Is(err, errLineTooLong), errors.Is(err, bufio.ErrTooLong):
-		return "has a line longer than " + humanBytes(maxLine)
+		return "has a line longer than " + HumanSize(maxLine)
 	case errors.Is(err, zip.ErrChecksum):
 		return "damaged (checksum mismatch)"
 	case errors.Is(err, zip.ErrAlgorithm):

@@ -83,8 +83,8 @@ func refuse(format string, args ...any) error {
 // errFileTooBig stops the reading of one file at MaxFileRead.
 var errFileTooBig = errors.New("file larger than the read limit")
 
-// humanBytes prints a size in binary units for reasons and notes.
-func humanBytes(n int64) string {
+// HumanSize prints a size in binary units for reasons and notes.
+func HumanSize(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -165,9 +165,9 @@ func (s *searcher) unread(e entry, err error) error {
 	var why string
 	switch {
 	case errors.Is(err, errFileTooBig):
-		why = "searched only its first " + humanBytes(s.a.lim.MaxFileRead) + " (the read limit)"
+		why = "searched only its first " + HumanSize(s.a.lim.MaxFileRead) + " (the read limit)"
 	case errors.Is(err, errLineTooLong):
-		why = "searched only up to a line longer than " + humanBytes(maxLine)
+		why = "searched only up to a line longer than " + HumanSize(maxLine)
 	default:
 		why = "not searched to its end: " + s.a.describe(err)
 	}

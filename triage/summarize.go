@@ -262,7 +262,7 @@ func (s *summarizer) report(e entry) error {
 		return s.problem(&s.sum.Report, e, err)
 	}
 	if len(data) > maxReport {
-		s.sum.Report.Problems = append(s.sum.Report.Problems, fmt.Sprintf("%s: not readable: larger than %s", e.name, humanBytes(maxReport)))
+		s.sum.Report.Problems = append(s.sum.Report.Problems, fmt.Sprintf("%s: not readable: larger than %s", e.name, HumanSize(maxReport)))
 		return nil
 	}
 	rows, err := reportRows(data)

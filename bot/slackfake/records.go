@@ -86,6 +86,10 @@ type Upload struct {
 	// Received is the byte count that reached the upload URL (-1: nothing yet).
 	Received int64
 	SHA256   string // hex, of the received bytes
+	// Multipart is set when the bytes came as multipart/form-data rather than
+	// raw; ContentLength is the request's header (-1: chunked, no length).
+	Multipart     bool
+	ContentLength int64
 	// Bytes are the first Options.KeepUploadBytes received bytes.
 	Bytes []byte
 	// Completed is set by files.completeUploadExternal, with where it was shared.

@@ -51,6 +51,8 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	u := s.uploads[id]
 	u.Received, u.SHA256, u.Bytes = n, hex.EncodeToString(h.Sum(nil)), kept.buf.Bytes()
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	u.Multipart, u.ContentLength = ct == "multipart/form-data", r.ContentLength
 	snap := *u
 	snap.Bytes = slices.Clone(u.Bytes)
 	s.mu.Unlock()

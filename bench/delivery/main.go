@@ -222,6 +222,11 @@ func report(rs []sizeResult) {
 		verdicts = append(verdicts, fmt.Sprintf("%s: command→shared %.2f× the fastest curl: %s; transfer alone %.2f×: %s (goal: within %.1f×)",
 			mib(r.size), ratio, verdict(ratio <= goalWallRatio), tratio, verdict(tratio <= goalWallRatio), goalWallRatio))
 	}
+	fmt.Println("\nCommand → link issued (the bot has Defender's link), over the runs:")
+	for _, r := range rs {
+		fmt.Printf("%s: median %s, p90 %s, max %s (%d runs)\n", mib(r.size),
+			secs(quantile(r.bot, 0.5)), secs(quantile(r.bot, 0.9)), secs(quantile(r.bot, 1)), len(r.bot))
+	}
 	for _, r := range rs {
 		for i, msg := range r.curlErr {
 			if msg != "" {
@@ -275,6 +280,17 @@ func median[T any](xs []T, f func(T) time.Duration) time.Duration {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2]
+}
+
+// quantile is the q-th quantile (nearest rank) of the runs' time to the link.
+func quantile(bs []botRun, q float64) time.Duration {
+	ds := make([]time.Duration, len(bs))
+	for i, b := range bs {
+		ds[i] = b.toLink
+	}
+	slices.Sort(ds)
+	i := int(q*float64(len(ds))+0.999999) - 1
+	return ds[max(0, min(i, len(ds)-1))]
 }
 
 func verdict(ok bool) string {

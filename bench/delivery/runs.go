@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -117,6 +118,8 @@ var pipelines = []struct{ name, script string }{
 	{"curl --data-binary @-", `curl -sS --fail "$1" | curl -sS --fail -X POST --data-binary @- -o /dev/null "$2"`},
 	// Streaming (chunked) upload: the fairer baseline for a streaming bot.
 	{"curl -T -", `curl -sS --fail "$1" | curl -sS --fail -X POST -T - -o /dev/null "$2"`},
+	// The same work as the bot with the file evidence store: a copy on disk too.
+	{"curl | tee FILE | curl -T -", `curl -sS --fail "$1" | tee "$3" | curl -sS --fail -X POST -T - -o /dev/null "$2"`},
 }
 
 // pipeThroughCurl fetches a package link and an upload URL from the fakes,
@@ -131,7 +134,13 @@ func pipeThroughCurl(ctx context.Context, e *demo.Env, id, script string) (wall,
 	if err != nil {
 		return 0, 0, err
 	}
-	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", link, upload)
+	tee, err := os.CreateTemp("", "mdebot-bench-tee-*.zip")
+	if err != nil {
+		return 0, 0, err
+	}
+	tee.Close()
+	defer os.Remove(tee.Name())
+	cmd := exec.CommandContext(ctx, "sh", "-c", script, "sh", link, upload, tee.Name())
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	start := time.Now()

@@ -182,10 +182,23 @@ func (q *Queue) StartRequest(ctx context.Context, id string) error {
 	return err
 }
 
-// StartFetch queues the fetch job of an action at (or after) at, unless one is already queued.
+// StartFetch queues the fetch job of an action at (or after) at, unless one
+// is already queued. A fetch due now is inserted without a scheduled time:
+// the database's clock may read "now" a little behind ours (SQLite's has
+// whole seconds), and a job scheduled a moment ahead of it waits for River's
+// scheduler pass, up to 5 s. A later one is woken at its instant.
 func (q *Queue) StartFetch(ctx context.Context, actionID string, at time.Time) error {
-	_, err := q.c.Insert(ctx, fetchArgs{ActionID: actionID}, uniqueOpts(at))
-	return err
+	if !at.After(time.Now()) {
+		at = time.Time{}
+	}
+	res, err := q.c.Insert(ctx, fetchArgs{ActionID: actionID}, uniqueOpts(at))
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() && !res.UniqueSkippedAsDuplicate {
+		q.wake.at(res.Job.ID, at)
+	}
+	return nil
 }
 
 // RecoverFetch queues a fetch of the action beside a stuck one: its args

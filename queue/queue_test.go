@@ -290,3 +290,35 @@ func TestTriageOncePerRequest(t *testing.T) {
 		t.Errorf("triage runs %v, want r1 and r2 once each", rec.triages)
 	}
 }
+
+// A fetch due now is available at once; one due later waits as scheduled.
+// (Due now used to be inserted with our clock's now, a moment ahead of
+// SQLite's, so it waited for River's 5 s scheduler pass.)
+func TestFetchDueNowIsAvailable(t *testing.T) {
+	db, q := openQueue(t, filepath.Join(t.TempDir(), "q.db"))
+	ctx := context.Background()
+	tests := []struct {
+		action string
+		at     time.Time
+		want   string
+	}{
+		{"now", time.Now(), "available"},
+		{"past", time.Now().Add(-time.Minute), "available"},
+		{"later", time.Now().Add(time.Hour), "scheduled"},
+	}
+	for _, tt := range tests {
+		if err := q.StartFetch(ctx, tt.action, tt.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range tests {
+		var state string
+		err := db.SQL.QueryRowContext(ctx, `SELECT state FROM river_job WHERE kind = 'mdebot_fetch' AND json_extract(args, '$.action_id') = ?`, tt.action).Scan(&state)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.action, err)
+		}
+		if state != tt.want {
+			t.Errorf("fetch due %s: state %q, want %q", tt.action, state, tt.want)
+		}
+	}
+}

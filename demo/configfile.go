@@ -42,7 +42,9 @@ func configMap(c *config.Config) map[string]any {
 		"identity": map[string]any{"tenant_id": c.Identity.TenantID, "client_id": c.Identity.ClientID, "client_secret": c.Identity.ClientSecret,
 			"authority": c.Identity.Authority, "flow": c.Identity.Flow, "require_email_match": c.Identity.RequireEmailMatch, "scopes": c.Identity.Scopes},
 		"store":  map[string]any{"driver": c.Store.Driver, "dsn": c.Store.DSN, "encryption_key": c.Store.EncryptionKey},
-		"policy": map[string]any{"channels": channels, "requesters": c.Policy.Requesters},
-		"log":    map[string]any{"level": c.Log.Level, "format": c.Log.Format},
+		"policy": map[string]any{"channels": channels, "requesters": c.Policy.Requesters, "max_pending_per_user": c.Policy.MaxPendingPerUser},
+		"evidence": map[string]any{"store": c.Evidence.Store, "dir": c.Evidence.Dir, "link_ttl": c.Evidence.LinkTTL.String(),
+			"retention": c.Evidence.Retention.String()},
+		"log": map[string]any{"level": c.Log.Level, "format": c.Log.Format},
 	}
 }

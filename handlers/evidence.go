@@ -90,7 +90,12 @@ func (s *Service) packageBody(ctx context.Context, src *source) (io.ReadCloser, 
 		// The copy vanished (purged meanwhile): read Defender's again.
 		s.log.WarnContext(ctx, "reading a stored copy failed; downloading again", "request_id", src.stored, "err", err)
 	}
-	return s.opt.Defender.OpenPackage(ctx, src.link)
+	pkg, err := s.opt.Defender.OpenPackage(ctx, src.link)
+	if err != nil {
+		return nil, err
+	}
+	pkg.SkipHash() // the store hashes what it writes; that is the custody hash
+	return pkg, nil
 }
 
 // readCloser reads from its reader and closes every closer.

@@ -74,6 +74,25 @@ func TestOpenPackage(t *testing.T) {
 	}
 }
 
+// SkipHash before reading: the bytes still come through, counted and
+// checked against the Content-Length, with no hash.
+func TestOpenPackageSkipHash(t *testing.T) {
+	f := newFixture(t, mdetest.Options{PackageSize: 1 << 20}, mde.Options{})
+	pkg, err := f.c.OpenPackage(t.Context(), link(t, f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	pkg.SkipHash()
+	n, err := io.Copy(io.Discard, pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1<<20 || pkg.N() != n || pkg.Sum() != "" {
+		t.Fatalf("copied %d, N %d, Sum %q; want %d bytes and no hash", n, pkg.N(), pkg.Sum(), 1<<20)
+	}
+}
+
 func TestOpenPackageRefusesForeignHost(t *testing.T) {
 	foreign, hits := countingServer(t)
 	f := newFixture(t, mdetest.Options{}, mde.Options{})

@@ -43,6 +43,7 @@ func main() { os.Exit(cli()) }
 func cli() int {
 	sizesFlag := flag.String("sizes", "100MiB,1GiB", "comma-separated package sizes (the fake Defender's zip is exactly this long)")
 	runs := flag.Int("runs", 3, "deliveries per size through the bot, and as many per curl pipeline (medians reported)")
+	store := flag.String("evidence", "file", "evidence.store of the bot: file (the SQLite default) or none (pass-through)")
 	bin := flag.String("bin", "", "an mdebot binary to run (default: go build ./cmd/mdebot into a temp dir)")
 	flag.Parse()
 	var sizes []int64
@@ -58,7 +59,11 @@ func cli() int {
 		fmt.Fprintln(os.Stderr, "delivery: -runs must be at least 1")
 		return 2
 	}
-	if err := run(context.Background(), sizes, *runs, *bin); err != nil {
+	if *store != "file" && *store != "none" {
+		fmt.Fprintln(os.Stderr, "delivery: -evidence must be file or none")
+		return 2
+	}
+	if err := run(context.Background(), sizes, *runs, *bin, *store); err != nil {
 		fmt.Fprintln(os.Stderr, "delivery:", err)
 		return 1
 	}
@@ -77,7 +82,7 @@ type sizeResult struct {
 	peakRSS int64 // VmHWM after the deliveries
 }
 
-func run(ctx context.Context, sizes []int64, runs int, bin string) error {
+func run(ctx context.Context, sizes []int64, runs int, bin, store string) error {
 	fmt.Printf("command: go run ./bench/delivery %s\n", strings.Join(os.Args[1:], " "))
 	fmt.Printf("machine: %d CPUs, %s, %s/%s\n", runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	if bin == "" {
@@ -92,18 +97,18 @@ func run(ctx context.Context, sizes []int64, runs int, bin string) error {
 	}
 	var results []sizeResult
 	for i, size := range sizes {
-		r, err := measureSize(ctx, bin, size, runs, i)
+		r, err := measureSize(ctx, bin, store, size, runs, i)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mib(size), err)
 		}
 		results = append(results, r)
 	}
-	report(results)
+	report(results, store)
 	return nil
 }
 
 // measureSize starts fresh fakes and a fresh bot process for one size.
-func measureSize(ctx context.Context, bin string, size int64, runs, sizeIndex int) (sizeResult, error) {
+func measureSize(ctx context.Context, bin, store string, size int64, runs, sizeIndex int) (sizeResult, error) {
 	res := sizeResult{size: size, curl: make([][]time.Duration, len(pipelines)), curlCPU: make([][]time.Duration, len(pipelines)), curlErr: make([]string, len(pipelines))}
 	fmt.Printf("\n%s: building the fake package and starting mdebot serve…\n", mib(size))
 	clk := newClock()
@@ -114,6 +119,7 @@ func measureSize(ctx context.Context, bin string, size int64, runs, sizeIndex in
 			c.MDE.MaxPackageSize = max(2<<30, 2*size)
 			c.MDE.PackageURILimit.PerMinute, c.MDE.PackageURILimit.PerHour = limits.PerMinute, limits.PerHour
 			c.Log.Level, c.Log.Format = "info", "json"
+			c.Evidence.Store = store
 		},
 		MDE: func(o *mdetest.Options) {
 			o.PackageURILimits = limits
@@ -193,7 +199,7 @@ func measureSize(ctx context.Context, bin string, size int64, runs, sizeIndex in
 	return res, nil
 }
 
-func report(rs []sizeResult) {
+func report(rs []sizeResult, store string) {
 	fmt.Println("\nWall time (medians; bot = command to file shared; transfer = bot's download request at Defender to the last byte at Slack's upload URL):")
 	fmt.Print("\n| size | bot: command→shared | bot: transfer only |")
 	for _, p := range pipelines {
@@ -224,8 +230,12 @@ func report(rs []sizeResult) {
 		ratio, tratio := float64(e2e)/float64(best), float64(transfer)/float64(best)
 		fmt.Printf(" %.2f× | %.2f× |\n", ratio, tratio)
 		// Issue 15 compares with the pipeline doing the same work: with the
-		// file evidence store (the default here) the one that also writes a copy.
-		if same := len(pipelines) - 1; r.curlErr[same] == "" {
+		// file evidence store the one that also writes a copy.
+		same := 1 // curl -T -: the same work as the pass-through (evidence.store none)
+		if store == "file" {
+			same = len(pipelines) - 1
+		}
+		if r.curlErr[same] == "" {
 			d := median(r.curl[same], func(d time.Duration) time.Duration { return d })
 			sr, st := float64(e2e)/float64(d), float64(transfer)/float64(d)
 			verdicts = append(verdicts, fmt.Sprintf("%s against %q: transfer %.2f×: %s (goal: within %.1f×); command→shared %.2f×: %s (goal at 1 GiB: within %.1f×)",

@@ -130,10 +130,13 @@ func openSQLite(dsn string) (*sql.DB, error) {
 		// so read-then-write transactions (the limiter's) serialise across processes.
 		dsn += sep + "_txlock=immediate"
 	}
-	db, err := sql.Open("sqlite", dsn)
+	plain, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
+	drv := plain.Driver()
+	plain.Close() // it opened no connection: only the driver was wanted
+	db := sql.OpenDB(stmtCacheConnector{drv: drv, dsn: dsn})
 	db.SetMaxOpenConns(1)
 	return db, nil
 }

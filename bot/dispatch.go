@@ -115,30 +115,40 @@ func (s *Server) onClick(ctx context.Context, cb slack.InteractionCallback) (sta
 		"channel", click.Channel, "user", click.User, "action_id", click.ActionID, "value", click.Value)
 	click.ResponseURL = s.allowedResponseURL(log, click.ResponseURL)
 
+	to := handlers.Recipient{Team: click.Team, Channel: click.Channel, User: click.User, ResponseURL: click.ResponseURL}
+	return s.interact(log, "click", cb, s.o.Handler != nil, click.RequestID, to,
+		func() handlers.Ack { return s.o.Handler.Click(ctx, click) })
+}
+
+// interact is the path of a verified interaction (a click or a shortcut),
+// what names it in the log: a foreign workspace or a missing handler is
+// refused, else the handler answers; the reply and its work then run after
+// the acknowledgement, in the background.
+func (s *Server) interact(log *slog.Logger, what string, cb slack.InteractionCallback, configured bool,
+	requestID string, to handlers.Recipient, call func() handlers.Ack) func() {
 	var reply *handlers.Message
 	var work func(context.Context)
 	switch {
 	case !s.teamAllowed(cb.Team.ID, cb.Enterprise.ID):
-		log.Warn("click refused: workspace not allowed", "enterprise", cb.Enterprise.ID)
+		log.Warn(what+" refused: workspace not allowed", "enterprise", cb.Enterprise.ID)
 		reply = teamRefused()
-	case s.o.Handler == nil:
-		log.Error("click refused: no handler configured")
+	case !configured:
+		log.Error(what + " refused: no handler configured")
 		reply = notConfigured()
 	}
 	if !s.begin() {
-		log.Info("click refused: shutting down")
+		log.Info(what + " refused: shutting down")
 		return nil
 	}
 	if reply == nil {
-		log.Info("click received")
-		ack, ok := s.callHandler(log, func() handlers.Ack { return s.o.Handler.Click(ctx, click) })
+		log.Info(what + " received")
+		ack, ok := s.callHandler(log, call)
 		if !ok {
-			ack = handlers.Ack{Reply: internalError(click.RequestID)}
+			ack = handlers.Ack{Reply: internalError(requestID)}
 		}
 		reply, work = ack.Reply, ack.Work
 	}
-	to := handlers.Recipient{Team: click.Team, Channel: click.Channel, User: click.User, ResponseURL: click.ResponseURL}
-	return s.replyThenWork(unit{kind: kindClick, user: userKey(click.Team, click.User)}, log, to, reply, work)
+	return s.replyThenWork(unit{kind: kindClick, user: userKey(to.Team, to.User)}, log, to, reply, work)
 }
 
 // replyThenWork returns the function that, after the acknowledgement, tells

@@ -27,30 +27,9 @@ func (s *Server) onShortcut(ctx context.Context, cb slack.InteractionCallback) (
 	log := s.log.With("request_id", sc.RequestID, "kind", "shortcut", "team", sc.Team, "channel", sc.Channel,
 		"user", sc.User, "callback_id", sc.CallbackID)
 	sc.ResponseURL = s.allowedResponseURL(log, sc.ResponseURL)
-	var reply *handlers.Message
-	switch {
-	case !s.teamAllowed(cb.Team.ID, cb.Enterprise.ID):
-		log.Warn("shortcut refused: workspace not allowed", "enterprise", cb.Enterprise.ID)
-		reply = teamRefused()
-	case s.o.Surfaces == nil:
-		log.Error("shortcut refused: no handler configured")
-		reply = notConfigured()
-	}
-	if !s.begin() {
-		log.Info("shortcut refused: shutting down")
-		return nil
-	}
-	var work func(context.Context)
-	if reply == nil {
-		log.Info("shortcut received")
-		ack, ok := s.callHandler(log, func() handlers.Ack { return s.o.Surfaces.Shortcut(ctx, sc) })
-		if !ok {
-			ack = handlers.Ack{Reply: internalError(sc.RequestID)}
-		}
-		reply, work = ack.Reply, ack.Work
-	}
 	to := handlers.Recipient{Team: sc.Team, Channel: sc.Channel, User: sc.User, ResponseURL: sc.ResponseURL}
-	return s.replyThenWork(unit{kind: kindClick, user: userKey(sc.Team, sc.User)}, log, to, reply, work)
+	return s.interact(log, "shortcut", cb, s.o.Surfaces != nil, sc.RequestID, to,
+		func() handlers.Ack { return s.o.Surfaces.Shortcut(ctx, sc) })
 }
 
 // notText are the keys of blocks and attachments whose values are no text

@@ -182,23 +182,9 @@ func (q *Queue) StartRequest(ctx context.Context, id string) error {
 	return err
 }
 
-// StartFetch queues the fetch job of an action at (or after) at, unless one
-// is already queued. A fetch due now is inserted without a scheduled time:
-// the database's clock may read "now" a little behind ours (SQLite's has
-// whole seconds), and a job scheduled a moment ahead of it waits for River's
-// scheduler pass, up to 5 s. A later one is woken at its instant.
+// StartFetch queues the fetch job of an action at (or after) at, unless one is already queued.
 func (q *Queue) StartFetch(ctx context.Context, actionID string, at time.Time) error {
-	if !at.After(time.Now()) {
-		at = time.Time{}
-	}
-	res, err := q.c.Insert(ctx, fetchArgs{ActionID: actionID}, uniqueOpts(at))
-	if err != nil {
-		return err
-	}
-	if !at.IsZero() && !res.UniqueSkippedAsDuplicate {
-		q.wake.at(res.Job.ID, at)
-	}
-	return nil
+	return q.insertAt(ctx, fetchArgs{ActionID: actionID}, at)
 }
 
 // RecoverFetch queues a fetch of the action beside a stuck one: its args
@@ -209,14 +195,28 @@ func (q *Queue) RecoverFetch(ctx context.Context, actionID, epoch string) error 
 }
 
 // ScheduleExpiry queues request id's expiry job for at (once per request and
-// instant), and wakes it at that instant rather than at River's next
-// scheduler pass.
+// instant).
 func (q *Queue) ScheduleExpiry(ctx context.Context, id string, at time.Time) error {
-	res, err := q.c.Insert(ctx, expireArgs{RequestID: id, At: at.UnixMilli()}, uniqueOpts(at))
+	return q.insertAt(ctx, expireArgs{RequestID: id, At: at.UnixMilli()}, at)
+}
+
+// insertAt queues a unique job due at at. One due now is inserted without a
+// scheduled time: River's SQLite driver stores a job whose ScheduledAt is our
+// "now" (even one in the past) as scheduled, and it then waits for River's
+// scheduler pass, up to 5 s. One due later is woken at its instant by this
+// process (also when it was queued already: the wake may be this process's
+// first, after a restart).
+func (q *Queue) insertAt(ctx context.Context, args river.JobArgs, at time.Time) error {
+	if !at.After(time.Now()) {
+		at = time.Time{}
+	}
+	res, err := q.c.Insert(ctx, args, uniqueOpts(at))
 	if err != nil {
 		return err
 	}
-	q.wake.at(res.Job.ID, at)
+	if !at.IsZero() {
+		q.wake.at(res.Job.ID, at)
+	}
 	return nil
 }
 

@@ -40,8 +40,10 @@ func (s *Slack) CompleteFunction(ctx context.Context, token, executionID string,
 
 // FailFunction ends a Workflow Builder step with an error
 // (functions.completeError); Workflow Builder shows message to the
-// workflow's users, so it must be plain words. token is the execution's
-// bot_access_token (see stepToken).
+// workflow's users. message is plain text, which may quote a step input or
+// a Defender error: it is escaped here like every plain part (Slack does not
+// say whether it parses that field as mrkdwn, so it must not be able to
+// mention or link). token is the execution's bot_access_token (see stepToken).
 func (s *Slack) FailFunction(ctx context.Context, token, executionID, message string) error {
 	switch {
 	case executionID == "":
@@ -49,7 +51,7 @@ func (s *Slack) FailFunction(ctx context.Context, token, executionID, message st
 	case message == "":
 		return errors.New("fail function: no error message")
 	}
-	body := map[string]any{"function_execution_id": executionID, "error": message}
+	body := map[string]any{"function_execution_id": executionID, "error": escape(message)}
 	return s.stepToken(ctx, token, executionID, func(token string) error {
 		return s.call(ctx, "functions.completeError", func(ctx context.Context) error {
 			return s.functions().postMethod(ctx, "functions.completeError", token, body)

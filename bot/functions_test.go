@@ -88,6 +88,18 @@ func TestFailFunction(t *testing.T) {
 	}
 }
 
+// A reason quoting hostile input (a step's device input) cannot mention or link.
+func TestFailFunctionEscapes(t *testing.T) {
+	fake, s, exec := newStepEnv(t)
+	if err := s.FailFunction(context.Background(), exec.Token, exec.ID, "The step's device input: <!channel> & <https://evil.example|x>"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := fake.Execution(exec.ID)
+	if want := "The step's device input: &lt;!channel&gt; &amp; &lt;https://evil.example|x&gt;"; got.Error != want {
+		t.Fatalf("error sent as %q, want %q", got.Error, want)
+	}
+}
+
 // Bad input is refused with a clear message and no call.
 func TestFunctionBadInput(t *testing.T) {
 	fake, s, exec := newStepEnv(t)

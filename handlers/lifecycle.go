@@ -178,19 +178,27 @@ func (s *Service) tell(ctx context.Context, r *Request) error {
 	if !r.ToldAt.IsZero() {
 		return nil
 	}
-	m := s.outcomeMessage(r)
-	rec := recipient(r)
-	if err := s.opt.Messenger.Private(ctx, rec, m); err != nil {
-		// Ephemeral and response_url both failed: a DM is the last way to reach them.
-		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
-			return fmt.Errorf("tell requester: %w", errors.Join(err, derr))
-		}
-	} else if s.now().Sub(r.CreatedAt) > dmAfter {
-		// Ephemeral messages vanish; after a wait the outcome also goes to a DM.
-		s.dm(ctx, r.Team, r.User, r.ID, m)
+	if err := s.privately(ctx, r, s.outcomeMessage(r)); err != nil {
+		return fmt.Errorf("tell requester: %w", err)
 	}
 	// Told: the response_url (a 30-minute capability to post here) is not kept.
 	return s.update(ctx, r, func(x *Request) { x.ToldAt, x.ResponseURL = s.now(), "" })
+}
+
+// privately shows m to the requester only: ephemeral, and also as a DM
+// after a wait since ephemeral messages vanish; a DM when the ephemeral
+// message cannot be sent.
+func (s *Service) privately(ctx context.Context, r *Request, m Message) error {
+	if err := s.opt.Messenger.Private(ctx, recipient(r), m); err != nil {
+		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
+			return errors.Join(err, derr)
+		}
+		return nil
+	}
+	if s.now().Sub(r.CreatedAt) > dmAfter {
+		s.dm(ctx, r.Team, r.User, r.ID, m)
+	}
+	return nil
 }
 
 // outcomeMessage is what the requester reads when their request ended.

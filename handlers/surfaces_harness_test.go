@@ -196,6 +196,12 @@ type surfaceEnv struct {
 
 func newSurfaceEnv(t *testing.T, db *store.DB, unlinked ...string) *surfaceEnv {
 	t.Helper()
+	return newSurfaceEnvWith(t, db, nil, unlinked...)
+}
+
+// newSurfaceEnvWith is newSurfaceEnv with mod applied to the options last.
+func newSurfaceEnvWith(t *testing.T, db *store.DB, mod func(*handlers.Options), unlinked ...string) *surfaceEnv {
+	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	sealer, err := idpkg.NewStepSealer(key)
@@ -212,6 +218,9 @@ func newSurfaceEnv(t *testing.T, db *store.DB, unlinked ...string) *surfaceEnv {
 		o.Steps, o.Functions, o.Shortcut = se.steps, se.fns, true
 		o.Identity = someLinked{unlinked: skip}
 		o.Defender = finder{}
+		if mod != nil {
+			mod(o)
+		}
 	})
 	return se
 }

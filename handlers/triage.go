@@ -128,19 +128,3 @@ func (s *Service) postTriage(ctx context.Context, r *Request, m Message) error {
 	_, err := s.opt.Messenger.Post(ctx, r.Channel, r.MessageTS, m)
 	return err
 }
-
-// privately shows m to the requester only: ephemeral, and also as a DM
-// after a wait since ephemeral messages vanish; a DM when the ephemeral
-// message cannot be sent.
-func (s *Service) privately(ctx context.Context, r *Request, m Message) error {
-	if err := s.opt.Messenger.Private(ctx, recipient(r), m); err != nil {
-		if derr := s.opt.Messenger.DM(ctx, r.Team, r.User, m); derr != nil {
-			return errors.Join(err, derr)
-		}
-		return nil
-	}
-	if s.now().Sub(r.CreatedAt) > dmAfter {
-		s.dm(ctx, r.Team, r.User, r.ID, m)
-	}
-	return nil
-}

@@ -178,7 +178,7 @@ func (s *Service) answersStep(ctx context.Context, r *Request) bool {
 // workflow is the confirmation, so on to the channel's approval or to work.
 func (s *Service) stepConfirmed(ctx context.Context, r *Request, rule *ChannelRule, name string, m mde.Machine) {
 	to := StateApproved
-	if rule.Approval.Required {
+	if rule.Approval.NeededFor(KindCollect) {
 		to = StateAwaitingApproval
 	}
 	ok, err := s.move(ctx, r, step{to: to, mutate: func(x *Request) {

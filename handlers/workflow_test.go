@@ -112,6 +112,20 @@ func TestWorkflowStepDelivered(t *testing.T) {
 	})
 }
 
+// A channel whose approval.required_for leaves collect out runs a workflow's
+// collect without approval, as it runs a typed one.
+func TestWorkflowStepFollowsRequiredFor(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func() *store.DB) {
+		e := newSurfaceEnvWith(t, open(), func(o *handlers.Options) {
+			o.Policy.Channels[0].Approval.RequiredFor = []handlers.Kind{handlers.KindGetFile}
+		})
+		e.stepRun("1", stepInputs(deviceName, requester, channel))
+		if r := e.get(t, "0123456789abcdef1"); r.State != handlers.StateApproved {
+			t.Fatalf("state %s, want approved: the channel asks approval for getfile only", r.State)
+		}
+	})
+}
+
 // A step that cannot run ends at once with completeError and the plain
 // reason, and nothing is requested; one that ends badly later ends with its
 // reason; a step Slack no longer runs is forgotten.

@@ -72,7 +72,7 @@ type innerEvent struct {
 // serveEvents is POST /slack/events.
 func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	t0 := time.Now()
-	if !s.readVerified(w, r) {
+	if !s.readSigned(w, r) {
 		return
 	}
 	var b eventBody

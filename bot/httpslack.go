@@ -72,6 +72,22 @@ func flush(w http.ResponseWriter) {
 // parser. Otherwise it answers (413 for an oversized body, 401 for any
 // signature problem, an empty 200 for a replay) and returns false.
 func (s *Server) readVerified(w http.ResponseWriter, r *http.Request) bool {
+	if !s.readSigned(w, r) {
+		return false
+	}
+	if key, until := httpReplayKey(r.Header); !s.firstTime(r.Context(), key, until) {
+		// Acted on already (by this replica or another): acknowledge, do nothing.
+		s.log.Info("replayed slack request ignored", "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusOK)
+		return false
+	}
+	return true
+}
+
+// readSigned is readVerified without the replay check, for the events
+// route, whose event_id guard already makes a replay (or Slack's own retry)
+// count once: one store write on its acknowledgement rather than two.
+func (s *Server) readSigned(w http.ResponseWriter, r *http.Request) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -86,12 +102,6 @@ func (s *Server) readVerified(w http.ResponseWriter, r *http.Request) bool {
 	if err := verifySignature(r.Header, body, s.o.SigningSecret, s.now()); err != nil {
 		s.log.Warn("slack request refused", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
-		return false
-	}
-	if key, until := httpReplayKey(r.Header); !s.firstTime(r.Context(), key, until) {
-		// Acted on already (by this replica or another): acknowledge, do nothing.
-		s.log.Info("replayed slack request ignored", "path", r.URL.Path, "remote", r.RemoteAddr)
-		w.WriteHeader(http.StatusOK)
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

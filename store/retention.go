@@ -17,14 +17,10 @@ const (
 // PurgeRequests deletes the requests that ended (terminal state) and whose
 // requester was told before before (store.request_retention), with their
 // approvers' decisions, and returns how many requests it deleted. Active
-// requests, ended ones not told yet, and those whose workflow step is still
-// to be completed are never deleted.
+// requests, and ended ones not told yet, are never deleted.
 func (d *DB) PurgeRequests(ctx context.Context, before time.Time) (int, error) {
 	states, in := stateArgs(2, terminalStates)
-	// A request whose Workflow Builder step is still to be completed stays:
-	// deleting it would drop the step (ON DELETE CASCADE) unanswered.
-	pick := `SELECT id FROM requests WHERE told_at > 0 AND told_at < $1 AND state IN (` + in + `)
-		AND NOT EXISTS (SELECT 1 FROM workflow_steps w WHERE w.request_id = requests.id) LIMIT ` +
+	pick := `SELECT id FROM requests WHERE told_at > 0 AND told_at < $1 AND state IN (` + in + `) LIMIT ` +
 		fmt.Sprint(purgeRequestBatch)
 	total := 0
 	for {

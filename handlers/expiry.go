@@ -18,8 +18,8 @@ func (s *Service) RunExpiry(ctx context.Context, id string) (Next, error) {
 	if err != nil {
 		return Next{}, err
 	}
-	if r.State != StateAwaitingApproval && r.State != StateAwaitingConfirmation {
-		return Next{}, nil
+	if _, ok := CanMove(r.State, StateExpired); !ok {
+		return Next{}, nil // moved on: nothing left to expire
 	}
 	if wait := r.ExpiresAt.Sub(s.now()); wait > 0 {
 		return Next{After: wait}, nil
